@@ -1,0 +1,99 @@
+package model
+
+// Outcome classifies a finished logical call.
+type Outcome string
+
+// The outcomes of the resiltop convention (docs/CONVENTION.md).
+const (
+	OutcomeSuccess          Outcome = "success"
+	OutcomeFailure          Outcome = "failure"
+	OutcomeTimeout          Outcome = "timeout" // unknown outcome, not a failure
+	OutcomeShortCircuited   Outcome = "short_circuited"
+	OutcomeBulkheadRejected Outcome = "bulkhead_rejected"
+)
+
+// Outcomes lists every Outcome in display order.
+var Outcomes = []Outcome{OutcomeSuccess, OutcomeFailure, OutcomeTimeout, OutcomeShortCircuited, OutcomeBulkheadRejected}
+
+// BreakerState is a circuit breaker's state as resiltop names it.
+type BreakerState string
+
+// Breaker states. BreakerUnknown means no profile reported one.
+const (
+	BreakerUnknown    BreakerState = "unknown"
+	BreakerClosed     BreakerState = "closed"
+	BreakerOpen       BreakerState = "open"
+	BreakerHalfOpen   BreakerState = "half_open"
+	BreakerForcedOpen BreakerState = "forced_open"
+	BreakerDisabled   BreakerState = "disabled"
+)
+
+// Histogram is a cumulative latency histogram in seconds as scraped:
+// Bounds ascending (the last is +Inf when the page had one), Counts the
+// cumulative count at each bound.
+type Histogram struct {
+	Bounds []float64
+	Counts []float64
+	Sum    float64
+	Count  float64
+}
+
+// Observation is what one profile read about one dependency from one page:
+// raw counter and gauge values, never rates. Every float is NaN when the page
+// does not say; profiles start from NewObservation so that holds.
+// Counters are cumulative as exposed; the Store turns them into rates.
+type Observation struct {
+	Dependency string
+	Profile    string // the profile's Name
+
+	// Breaker.
+	Breaker        BreakerState // BreakerUnknown when not reported
+	BreakerLimit   string       // a concurrency limit being hit (Envoy), e.g. "pending"; "" when none
+	LastTransition float64      // unix seconds of the last transition
+	Transitions    float64      // counter: every state transition
+
+	// Calls: logical calls (one per operation, retries inside it), counters
+	// per outcome. A missing key means the page had no such series.
+	Calls map[Outcome]float64
+
+	Retries          float64 // counter: attempts after the first
+	RetriesExhausted float64 // counter: calls that ran out of attempts
+	RetryMaxAttempts float64 // gauge: configuration
+	TimeoutSeconds   float64 // gauge: configured per-attempt timeout
+
+	// Latency of every attempt; nil when the page has no histogram.
+	Latency *Histogram
+	// LatencyQuantiles are quantiles the target computed itself (summaries),
+	// quantile -> seconds; used only when Latency is nil.
+	LatencyQuantiles map[float64]float64
+	// LatencyMean is an average the target computed itself (seconds), for
+	// conventions that only expose averages (HAProxy); used when nothing better exists.
+	LatencyMean float64
+
+	PoolActive          float64 // gauge: connections in use
+	PoolIdle            float64 // gauge
+	PoolMax             float64 // gauge
+	PoolPending         float64 // gauge: waiters for a connection
+	PoolAcquireTimeouts float64 // counter
+
+	BulkheadInFlight float64 // gauge
+	BulkheadMax      float64 // gauge
+
+	PendingCount     float64 // gauge: operations whose outcome is not yet known
+	PendingOldestAge float64 // gauge: seconds
+	PendingCreated   float64 // counter
+	PendingResolved  float64 // counter (all outcomes)
+}
+
+// NewObservation returns an observation of dep by profile with every value unknown.
+func NewObservation(dep, profile string) Observation {
+	return Observation{
+		Dependency: dep, Profile: profile, Breaker: BreakerUnknown,
+		LastTransition: nan, Transitions: nan,
+		Retries: nan, RetriesExhausted: nan, RetryMaxAttempts: nan, TimeoutSeconds: nan,
+		LatencyMean: nan,
+		PoolActive:  nan, PoolIdle: nan, PoolMax: nan, PoolPending: nan, PoolAcquireTimeouts: nan,
+		BulkheadInFlight: nan, BulkheadMax: nan,
+		PendingCount: nan, PendingOldestAge: nan, PendingCreated: nan, PendingResolved: nan,
+	}
+}

@@ -1,0 +1,64 @@
+package model
+
+import (
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+)
+
+// Page is one parsed metrics page: its metric families, each name once.
+// Families split across the exposition have already been merged by the
+// parser, so a profile can look a family up by name.
+type Page struct {
+	Families []*dto.MetricFamily
+	byName   map[string]*dto.MetricFamily
+}
+
+// NewPage indexes families by name. When a name repeats, the later family's
+// metrics are appended to the first one's.
+func NewPage(families []*dto.MetricFamily) *Page {
+	p := &Page{byName: make(map[string]*dto.MetricFamily, len(families))}
+	for _, f := range families {
+		if prev, ok := p.byName[f.GetName()]; ok {
+			prev.Metric = append(prev.Metric, f.Metric...)
+			continue
+		}
+		p.byName[f.GetName()] = f
+		p.Families = append(p.Families, f)
+	}
+	return p
+}
+
+// Family returns the family with that name, or nil.
+func (p *Page) Family(name string) *dto.MetricFamily {
+	if p == nil {
+		return nil
+	}
+	return p.byName[name]
+}
+
+// Series counts the samples on the page (a histogram or summary counts once).
+func (p *Page) Series() int {
+	if p == nil {
+		return 0
+	}
+	n := 0
+	for _, f := range p.Families {
+		n += len(f.Metric)
+	}
+	return n
+}
+
+// Scrape is one attempt to read one target, as a Source reports it to
+// Store.Ingest. Exactly one of Page and Err is set.
+type Scrape struct {
+	Target   string        // the target's URL, its identity everywhere
+	Time     time.Time     // when the scrape started, on resiltop's clock
+	Duration time.Duration // how long it took
+	Bytes    int64         // body size read (after decompression)
+	Page     *Page
+	// Err is a classified, human-readable error ("connection refused",
+	// "timeout after 800ms", "HTTP 500 Internal Server Error", "body larger
+	// than 64 MiB", "parse error: line 3: …").
+	Err error
+}
