@@ -83,6 +83,18 @@ type Observation struct {
 	PendingOldestAge float64 // gauge: seconds
 	PendingCreated   float64 // counter
 	PendingResolved  float64 // counter (all outcomes)
+
+	// BreakerFailureRate and BreakerSlowCallRate are the breaker's own
+	// sliding-window rates in percent as the target computed them
+	// (resilience4j); NaN when the target does not know yet (it reports -1).
+	BreakerFailureRate  float64
+	BreakerSlowCallRate float64
+	// ForcedRejections counts calls rejected because an operator forced the
+	// breaker open by configuration (Envoy runtime maintenance mode, where no
+	// state gauge exists): while it rises, the breaker is forced open.
+	ForcedRejections float64 // counter
+	// EjectedHosts is how many upstream hosts outlier detection has ejected (Envoy).
+	EjectedHosts float64 // gauge
 }
 
 // NewObservation returns an observation of dep by profile with every value unknown.
@@ -95,5 +107,6 @@ func NewObservation(dep, profile string) Observation {
 		PoolActive:  nan, PoolIdle: nan, PoolMax: nan, PoolPending: nan, PoolAcquireTimeouts: nan,
 		BulkheadInFlight: nan, BulkheadMax: nan,
 		PendingCount: nan, PendingOldestAge: nan, PendingCreated: nan, PendingResolved: nan,
+		BreakerFailureRate: nan, BreakerSlowCallRate: nan, ForcedRejections: nan, EjectedHosts: nan,
 	}
 }
