@@ -1,0 +1,94 @@
+package model
+
+import (
+	"maps"
+	"math"
+	"slices"
+)
+
+// merged is one dependency's observations from every applying profile,
+// folded into one, plus the names of the profiles that reported it.
+type merged struct {
+	obs      Observation
+	profiles []string
+}
+
+// mergeObservations folds observations by dependency name. lists are in
+// profile order (resiltop's own first): for every value the first profile
+// that knows it wins, and calls are merged per outcome the same way.
+// Dependencies keep the order in which they were first reported.
+func mergeObservations(lists [][]Observation) []merged {
+	var out []merged
+	index := map[string]int{}
+	for _, list := range lists {
+		for i := range list {
+			o := &list[i]
+			if o.Dependency == "" {
+				continue
+			}
+			j, ok := index[o.Dependency]
+			if !ok {
+				index[o.Dependency] = len(out)
+				c := *o
+				c.Calls = maps.Clone(o.Calls)
+				out = append(out, merged{obs: c, profiles: []string{o.Profile}})
+				continue
+			}
+			m := &out[j]
+			if !slices.Contains(m.profiles, o.Profile) {
+				m.profiles = append(m.profiles, o.Profile)
+			}
+			fill(&m.obs, o)
+		}
+	}
+	return out
+}
+
+// fill copies into dst every value dst does not know yet.
+func fill(dst, src *Observation) {
+	if dst.Breaker == BreakerUnknown || dst.Breaker == "" {
+		dst.Breaker = src.Breaker
+	}
+	if dst.BreakerLimit == "" {
+		dst.BreakerLimit = src.BreakerLimit
+	}
+	for _, f := range [...]struct{ d, s *float64 }{
+		{&dst.LastTransition, &src.LastTransition},
+		{&dst.Transitions, &src.Transitions},
+		{&dst.Retries, &src.Retries},
+		{&dst.RetriesExhausted, &src.RetriesExhausted},
+		{&dst.RetryMaxAttempts, &src.RetryMaxAttempts},
+		{&dst.TimeoutSeconds, &src.TimeoutSeconds},
+		{&dst.LatencyMean, &src.LatencyMean},
+		{&dst.PoolActive, &src.PoolActive},
+		{&dst.PoolIdle, &src.PoolIdle},
+		{&dst.PoolMax, &src.PoolMax},
+		{&dst.PoolPending, &src.PoolPending},
+		{&dst.PoolAcquireTimeouts, &src.PoolAcquireTimeouts},
+		{&dst.BulkheadInFlight, &src.BulkheadInFlight},
+		{&dst.BulkheadMax, &src.BulkheadMax},
+		{&dst.PendingCount, &src.PendingCount},
+		{&dst.PendingOldestAge, &src.PendingOldestAge},
+		{&dst.PendingCreated, &src.PendingCreated},
+		{&dst.PendingResolved, &src.PendingResolved},
+	} {
+		if math.IsNaN(*f.d) {
+			*f.d = *f.s
+		}
+	}
+	for out, v := range src.Calls {
+		if _, ok := dst.Calls[out]; ok {
+			continue
+		}
+		if dst.Calls == nil {
+			dst.Calls = map[Outcome]float64{}
+		}
+		dst.Calls[out] = v
+	}
+	if dst.Latency == nil {
+		dst.Latency = src.Latency
+	}
+	if len(dst.LatencyQuantiles) == 0 {
+		dst.LatencyQuantiles = src.LatencyQuantiles
+	}
+}

@@ -1,0 +1,379 @@
+package model
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	dto "github.com/prometheus/client_model/go"
+)
+
+func init() { register(native{}) }
+
+// NativeProfile is the name of resiltop's own convention (docs/CONVENTION.md);
+// its observations win merges.
+const NativeProfile = "resiltop"
+
+// Metric names of the resiltop convention (DESIGN.md §3, docs/CONVENTION.md).
+const (
+	nBreakerState     = "resilience_circuit_breaker_state"
+	nBreakerTrans     = "resilience_circuit_breaker_transitions_total"
+	nBreakerLastTrans = "resilience_circuit_breaker_last_transition_timestamp_seconds"
+	nCalls            = "resilience_calls_total"
+	nAttemptDuration  = "resilience_attempt_duration_seconds"
+	nRetries          = "resilience_retries_total"
+	nRetriesExhausted = "resilience_retries_exhausted_total"
+	nTimeout          = "resilience_timeout_seconds"
+	nRetryMaxAttempts = "resilience_retry_max_attempts"
+	nBulkheadInFlight = "resilience_bulkhead_in_flight"
+	nBulkheadMax      = "resilience_bulkhead_max_concurrent"
+	nPoolConnections  = "resilience_pool_connections"
+	nPoolMax          = "resilience_pool_max_connections"
+	nPoolPending      = "resilience_pool_pending_acquires"
+	nPoolAcqTimeouts  = "resilience_pool_acquire_timeouts_total"
+	nPendingOps       = "resilience_pending_operations"
+	nPendingOldest    = "resilience_pending_oldest_age_seconds"
+	nPendingCreated   = "resilience_pending_created_total"
+	nPendingResolved  = "resilience_pending_resolved_total"
+)
+
+// native reads the resiltop convention: every series carries
+// dependency="<name>"; types come from # TYPE, never from a name's suffix.
+type native struct{}
+
+func (native) Name() string { return NativeProfile }
+
+func (native) Detect(p *Page) bool {
+	return p.Family(nCalls) != nil || p.Family(nBreakerState) != nil
+}
+
+// aggregate says how several series of one dependency (extra labels such as
+// an operation) combine: counts add up, configuration and ages take the maximum.
+type aggregate int
+
+const (
+	aggSum aggregate = iota
+	aggMax
+)
+
+func (native) Read(p *Page) []Observation {
+	r := nativeReader{deps: map[string]*Observation{}, seen: map[string]struct{}{}}
+	r.counter(p, nBreakerTrans, func(o *Observation) *float64 { return &o.Transitions }, nil)
+	r.counter(p, nRetries, func(o *Observation) *float64 { return &o.Retries }, nil)
+	r.counter(p, nRetriesExhausted, func(o *Observation) *float64 { return &o.RetriesExhausted }, nil)
+	r.counter(p, nPoolAcqTimeouts, func(o *Observation) *float64 { return &o.PoolAcquireTimeouts }, nil)
+	r.counter(p, nPendingCreated, func(o *Observation) *float64 { return &o.PendingCreated }, nil)
+	r.counter(p, nPendingResolved, func(o *Observation) *float64 { return &o.PendingResolved }, nil)
+	r.counter(p, nCalls, nil, func(o *Observation, m *dto.Metric, v float64) {
+		out := Outcome(label(m, "outcome"))
+		if !slices.Contains(Outcomes, out) {
+			return // an outcome outside the convention is not guessed at
+		}
+		if o.Calls == nil {
+			o.Calls = make(map[Outcome]float64, len(Outcomes))
+		}
+		if prev, ok := o.Calls[out]; ok {
+			v += prev
+		}
+		o.Calls[out] = v
+	})
+
+	r.gauge(p, nBreakerLastTrans, aggMax, func(o *Observation) *float64 { return &o.LastTransition })
+	r.gauge(p, nTimeout, aggMax, func(o *Observation) *float64 { return &o.TimeoutSeconds })
+	r.gauge(p, nRetryMaxAttempts, aggMax, func(o *Observation) *float64 { return &o.RetryMaxAttempts })
+	r.gauge(p, nBulkheadInFlight, aggSum, func(o *Observation) *float64 { return &o.BulkheadInFlight })
+	r.gauge(p, nBulkheadMax, aggSum, func(o *Observation) *float64 { return &o.BulkheadMax })
+	r.gauge(p, nPoolMax, aggSum, func(o *Observation) *float64 { return &o.PoolMax })
+	r.gauge(p, nPoolPending, aggSum, func(o *Observation) *float64 { return &o.PoolPending })
+	r.gauge(p, nPendingOps, aggSum, func(o *Observation) *float64 { return &o.PendingCount })
+	r.gauge(p, nPendingOldest, aggMax, func(o *Observation) *float64 { return &o.PendingOldestAge })
+	r.poolConnections(p)
+	r.breakerState(p)
+	r.histograms(p)
+
+	out := make([]Observation, 0, len(r.order))
+	for _, name := range r.order {
+		out = append(out, *r.deps[name])
+	}
+	return out
+}
+
+// nativeReader accumulates one page's observations by dependency.
+type nativeReader struct {
+	deps  map[string]*Observation
+	order []string // first-seen order, so output is deterministic
+	seen  map[string]struct{}
+	sig   []byte
+}
+
+// metric returns the observation the series belongs to, or nil when the
+// series has no usable dependency label or repeats an earlier series exactly
+// (a duplicate series is counted once).
+func (r *nativeReader) metric(family string, m *dto.Metric) *Observation {
+	dep := cleanName(label(m, "dependency"))
+	if dep == "" {
+		return nil
+	}
+	r.sig = append(r.sig[:0], family...)
+	for _, lp := range m.GetLabel() {
+		r.sig = append(r.sig, 0xff)
+		r.sig = append(r.sig, lp.GetName()...)
+		r.sig = append(r.sig, 0xfe)
+		r.sig = append(r.sig, lp.GetValue()...)
+	}
+	if _, dup := r.seen[string(r.sig)]; dup {
+		return nil
+	}
+	r.seen[string(r.sig)] = struct{}{}
+	o, ok := r.deps[dep]
+	if !ok {
+		obs := NewObservation(dep, NativeProfile)
+		o = &obs
+		r.deps[dep] = o
+		r.order = append(r.order, dep)
+	}
+	return o
+}
+
+// counter sums a counter family into field per dependency, or hands each
+// value to each when it needs the labels. Non-finite and negative values are
+// not counters and are skipped.
+func (r *nativeReader) counter(p *Page, name string, field func(*Observation) *float64, each func(*Observation, *dto.Metric, float64)) {
+	f := p.Family(name)
+	if f == nil {
+		return
+	}
+	for _, m := range f.GetMetric() {
+		var v float64
+		switch f.GetType() {
+		case dto.MetricType_COUNTER:
+			v = m.GetCounter().GetValue()
+		case dto.MetricType_UNTYPED:
+			v = m.GetUntyped().GetValue()
+		default:
+			return // declared as something else: not this convention's counter
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+			continue
+		}
+		o := r.metric(name, m)
+		if o == nil {
+			continue
+		}
+		if each != nil {
+			each(o, m, v)
+			continue
+		}
+		accumulate(field(o), v, aggSum)
+	}
+}
+
+// gauge reads a gauge family into field per dependency.
+func (r *nativeReader) gauge(p *Page, name string, agg aggregate, field func(*Observation) *float64) {
+	r.gaugeEach(p, name, func(o *Observation, _ *dto.Metric, v float64) {
+		if dst := field(o); dst != nil {
+			accumulate(dst, v, agg)
+		}
+	})
+}
+
+// gaugeEach hands each finite gauge value of a family to each.
+func (r *nativeReader) gaugeEach(p *Page, name string, each func(*Observation, *dto.Metric, float64)) {
+	f := p.Family(name)
+	if f == nil {
+		return
+	}
+	for _, m := range f.GetMetric() {
+		var v float64
+		switch f.GetType() {
+		case dto.MetricType_GAUGE:
+			v = m.GetGauge().GetValue()
+		case dto.MetricType_UNTYPED:
+			v = m.GetUntyped().GetValue()
+		default:
+			return
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			continue
+		}
+		if o := r.metric(name, m); o != nil {
+			each(o, m, v)
+		}
+	}
+}
+
+// poolConnections splits resilience_pool_connections by its state label.
+func (r *nativeReader) poolConnections(p *Page) {
+	r.gaugeEach(p, nPoolConnections, func(o *Observation, m *dto.Metric, v float64) {
+		switch label(m, "state") {
+		case "active":
+			accumulate(&o.PoolActive, v, aggSum)
+		case "idle":
+			accumulate(&o.PoolIdle, v, aggSum)
+		}
+	})
+}
+
+// breakerRank orders states worst first, for a one-hot gauge that (wrongly)
+// has several states set.
+var breakerRank = map[BreakerState]int{
+	BreakerForcedOpen: 5, BreakerOpen: 4, BreakerHalfOpen: 3, BreakerDisabled: 2, BreakerClosed: 1,
+}
+
+// breakerState reads the one-hot state gauge: the state whose value is 1.
+func (r *nativeReader) breakerState(p *Page) {
+	r.gaugeEach(p, nBreakerState, func(o *Observation, m *dto.Metric, v float64) {
+		st := BreakerState(label(m, "state"))
+		rank, ok := breakerRank[st]
+		if !ok || v < 0.5 {
+			return
+		}
+		if rank > breakerRank[o.Breaker] {
+			o.Breaker = st
+		}
+	})
+}
+
+// histograms reads the attempt-duration histogram. Series of one dependency
+// with the same bounds add up; a series with other bounds cannot be merged
+// and is left out.
+func (r *nativeReader) histograms(p *Page) {
+	f := p.Family(nAttemptDuration)
+	if f == nil || f.GetType() != dto.MetricType_HISTOGRAM {
+		return
+	}
+	for _, m := range f.GetMetric() {
+		h := histogramOf(m.GetHistogram())
+		if h == nil {
+			continue
+		}
+		o := r.metric(nAttemptDuration, m)
+		if o == nil {
+			continue
+		}
+		if o.Latency == nil {
+			o.Latency = h
+			continue
+		}
+		if !slices.Equal(o.Latency.Bounds, h.Bounds) {
+			continue
+		}
+		for i := range h.Counts {
+			o.Latency.Counts[i] += h.Counts[i]
+		}
+		o.Latency.Sum += h.Sum
+		o.Latency.Count += h.Count
+	}
+}
+
+// histogramOf converts a dto histogram to bounds ascending. Buckets with a
+// NaN bound or a non-finite count are dropped. The +Inf bucket is implicit in
+// the protobuf exposition (its count is the sample count), so it is added
+// from the count when the page states one; without either the histogram has
+// no +Inf bucket and its quantiles stay unknown.
+func histogramOf(d *dto.Histogram) *Histogram {
+	if d == nil || len(d.GetBucket()) == 0 {
+		return nil
+	}
+	type bc struct{ b, c float64 }
+	bs := make([]bc, 0, len(d.GetBucket())+1)
+	for _, b := range d.GetBucket() {
+		c := float64(b.GetCumulativeCount())
+		if b.CumulativeCountFloat != nil {
+			c = b.GetCumulativeCountFloat()
+		}
+		ub := b.GetUpperBound()
+		if math.IsNaN(ub) || math.IsNaN(c) || math.IsInf(c, 0) || c < 0 {
+			continue
+		}
+		bs = append(bs, bc{ub, c})
+	}
+	if len(bs) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(bs, func(x, y bc) int {
+		switch {
+		case x.b < y.b:
+			return -1
+		case x.b > y.b:
+			return 1
+		}
+		return 0
+	})
+	count := float64(d.GetSampleCount())
+	if d.SampleCountFloat != nil {
+		count = d.GetSampleCountFloat()
+	}
+	hasCount := (d.SampleCount != nil || d.SampleCountFloat != nil) && !math.IsNaN(count) && !math.IsInf(count, 0)
+	if !math.IsInf(bs[len(bs)-1].b, +1) && hasCount {
+		bs = append(bs, bc{math.Inf(+1), count})
+	}
+	h := &Histogram{
+		Bounds: make([]float64, len(bs)), Counts: make([]float64, len(bs)),
+		Sum: d.GetSampleSum(), Count: nan,
+	}
+	if hasCount {
+		h.Count = count
+	}
+	for i, x := range bs {
+		h.Bounds[i], h.Counts[i] = x.b, x.c
+	}
+	return h
+}
+
+// accumulate folds v into *dst, where NaN means "nothing yet".
+func accumulate(dst *float64, v float64, agg aggregate) {
+	switch {
+	case math.IsNaN(*dst):
+		*dst = v
+	case agg == aggSum:
+		*dst += v
+	case v > *dst:
+		*dst = v
+	}
+}
+
+// label returns the value of the named label, or "".
+func label(m *dto.Metric, name string) string {
+	for _, lp := range m.GetLabel() {
+		if lp.GetName() == name {
+			return lp.GetValue()
+		}
+	}
+	return ""
+}
+
+// maxNameLen caps a dependency name taken from a page: names end up on a
+// terminal and in memory for every scrape.
+const maxNameLen = 128
+
+// cleanName makes a label value safe to show: invalid UTF-8 and control
+// characters (which could drive the terminal) become U+FFFD, and long values
+// are cut.
+func cleanName(s string) string {
+	if len(s) > maxNameLen {
+		s = s[:maxNameLen]
+	}
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return strings.TrimSpace(s)
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		r, size := utf8.DecodeRuneInString(s)
+		if r == utf8.RuneError || unicode.IsControl(r) || !unicode.IsPrint(r) && r != ' ' {
+			r = utf8.RuneError
+		}
+		b.WriteRune(r)
+		s = s[size:]
+	}
+	return strings.TrimSpace(b.String())
+}

@@ -1,0 +1,613 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+)
+
+// StoreOptions configure a Store. The zero value is usable.
+type StoreOptions struct {
+	// History is how long raw values are kept per dependency, and how long a
+	// vanished dependency stays listed (stale). Default 15m.
+	History time.Duration
+	// Thresholds decide findings. The zero value means DefaultThresholds.
+	Thresholds Thresholds
+	// Extra are user mapping profiles, tried after the built-ins.
+	Extra []Profile
+	// Force names profiles to use for every target instead of detection
+	// (--profile). Names that match no profile are ignored; see Validate.
+	Force []string
+	// ForceByTarget overrides Force for the targets it names (by URL).
+	ForceByTarget map[string][]string
+	// MaxEvents bounds the event log. Default 1000.
+	MaxEvents int
+	// MaxSamples bounds the raw values kept over all dependencies (one
+	// sample per dependency per scrape, a few hundred bytes each). When
+	// dependencies × scrapes in History exceed it, older history of each
+	// dependency is thinned (every other sample dropped), recent history
+	// keeps full resolution. Default 500,000 (about 200 MB at worst).
+	MaxSamples int
+}
+
+// Defaults of StoreOptions.
+const (
+	DefaultHistory    = 15 * time.Minute
+	DefaultMaxEvents  = 1000
+	DefaultMaxSamples = 500_000
+	// minSamplesPerDep is the resolution thinning never goes below.
+	minSamplesPerDep = 32
+)
+
+// Validate reports forced profile names that match no profile, so the CLI
+// can refuse them as a usage error.
+func (o StoreOptions) Validate() error {
+	known := map[string]bool{}
+	for _, p := range append(Profiles(), o.Extra...) {
+		known[p.Name()] = true
+	}
+	names := slices.Clone(o.Force)
+	for _, ns := range o.ForceByTarget {
+		names = append(names, ns...)
+	}
+	for _, n := range names {
+		if !known[n] {
+			return fmt.Errorf("unknown profile %q", n)
+		}
+	}
+	return nil
+}
+
+// Store keeps a bounded history of what profiles read from each target's
+// pages and derives Snapshots from it. Ingest and Snapshot are safe for
+// concurrent use.
+type Store struct {
+	opts     StoreOptions
+	profiles []Profile // resiltop's own first, then built-ins by name, then Extra
+
+	mu      sync.RWMutex
+	targets map[string]*targetState
+	events  eventLog
+	samples int // samples held over all dependencies
+}
+
+// targetState is what the Store knows about one target.
+type targetState struct {
+	url          string
+	lastScrape   time.Time
+	lastSuccess  time.Time
+	downSince    time.Time // first failure of the current failure streak
+	err          string
+	duration     time.Duration
+	series       int
+	bytes        int64
+	profiles     []string
+	deps         map[string]*depState
+	everScraped  bool
+	everSucceeds bool
+}
+
+// depState is the history of one dependency of one target.
+type depState struct {
+	name     string
+	profiles []string
+	lastSeen time.Time
+	samples  []sample // oldest first
+}
+
+// Fields of a sample's values; calls per outcome follow fCalls in the order
+// of Outcomes.
+const (
+	fTransitions = iota
+	fLastTransition
+	fRetries
+	fRetriesExhausted
+	fRetryMaxAttempts
+	fTimeout
+	fLatencyMean
+	fPoolActive
+	fPoolIdle
+	fPoolMax
+	fPoolPending
+	fPoolAcquireTimeouts
+	fBulkheadInFlight
+	fBulkheadMax
+	fPendingCount
+	fPendingOldest
+	fPendingCreated
+	fPendingResolved
+	fCalls
+	nFields = fCalls + 5
+)
+
+// callField is the sample field of an outcome's call counter.
+func callField(o Outcome) int { return fCalls + slices.Index(Outcomes, o) }
+
+// sample is one scrape's raw values for one dependency: only what the
+// profiles extracted, never the page.
+type sample struct {
+	t       time.Time
+	v       [nFields]float64
+	breaker BreakerState
+	limit   string
+	// bounds is shared between samples while the layout does not change;
+	// counts is cumulative, aligned with bounds. Both nil without histogram.
+	bounds, counts []float64
+	quantiles      map[float64]float64 // summary quantiles; nil when none
+}
+
+// NewStore returns an empty Store.
+func NewStore(o StoreOptions) *Store {
+	if o.History <= 0 {
+		o.History = DefaultHistory
+	}
+	if o.Thresholds == (Thresholds{}) {
+		o.Thresholds = DefaultThresholds()
+	}
+	if o.MaxEvents <= 0 {
+		o.MaxEvents = DefaultMaxEvents
+	}
+	if o.MaxSamples <= 0 {
+		o.MaxSamples = DefaultMaxSamples
+	}
+	s := &Store{opts: o, targets: map[string]*targetState{}, events: eventLog{max: o.MaxEvents}}
+	var rest []Profile
+	for _, p := range Profiles() {
+		if p.Name() == NativeProfile {
+			s.profiles = append(s.profiles, p)
+		} else {
+			rest = append(rest, p)
+		}
+	}
+	s.profiles = append(append(s.profiles, rest...), o.Extra...)
+	return s
+}
+
+// applying returns the profiles to read a target's page with: the forced
+// ones when forced, else those that detect their convention on the page.
+func (s *Store) applying(target string, p *Page) []Profile {
+	force, ok := s.opts.ForceByTarget[target]
+	if !ok {
+		force = s.opts.Force
+	}
+	var out []Profile
+	for _, pr := range s.profiles {
+		if len(force) > 0 {
+			if slices.Contains(force, pr.Name()) {
+				out = append(out, pr)
+			}
+			continue
+		}
+		if detect(pr, p) {
+			out = append(out, pr)
+		}
+	}
+	return out
+}
+
+// detect and read guard the store against a profile that panics on odd
+// input: one bad page must cost one target an error, not the program.
+func detect(pr Profile, p *Page) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	return pr.Detect(p)
+}
+
+func read(pr Profile, p *Page) (obs []Observation, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			obs, err = nil, fmt.Errorf("profile %s failed on this page: %v", pr.Name(), r)
+		}
+	}()
+	return pr.Read(p), nil
+}
+
+// Ingest records one scrape. Profiles read the page before the lock is
+// taken, so concurrent scrapes only serialise on appending.
+func (s *Store) Ingest(sc Scrape) {
+	err := sc.Err
+	if err == nil && sc.Page == nil {
+		err = fmt.Errorf("empty scrape")
+	}
+	var (
+		names []string
+		lists [][]Observation
+	)
+	if err == nil {
+		for _, pr := range s.applying(sc.Target, sc.Page) {
+			obs, rerr := read(pr, sc.Page)
+			if rerr != nil {
+				err = rerr
+				break
+			}
+			names = append(names, pr.Name())
+			lists = append(lists, obs)
+		}
+	}
+	var ms []merged
+	if err == nil {
+		ms = mergeObservations(lists)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ts := s.targets[sc.Target]
+	if ts == nil {
+		ts = &targetState{url: sc.Target, deps: map[string]*depState{}}
+		s.targets[sc.Target] = ts
+	}
+	if ts.everScraped && !sc.Time.After(ts.lastScrape) {
+		return // out of order: rates need time to move forward
+	}
+	ts.everScraped = true
+	ts.lastScrape = sc.Time
+	ts.duration = sc.Duration
+	ts.bytes = sc.Bytes
+	if err != nil {
+		s.targetFailed(ts, sc.Time, err.Error())
+		return
+	}
+	if ts.err != "" {
+		s.events.add(Event{Time: sc.Time, Target: ts.url,
+			Message: fmt.Sprintf("scrape recovered after %s down", roundDur(sc.Time.Sub(ts.downSince)))})
+	}
+	ts.err, ts.downSince = "", time.Time{}
+	ts.lastSuccess = sc.Time
+	ts.everSucceeds = true
+	ts.series = sc.Page.Series()
+	ts.profiles = names
+	for i := range ms {
+		s.append(ts, &ms[i], sc.Time)
+	}
+	s.trim(ts, sc.Time)
+}
+
+// targetFailed records a failed scrape; the target keeps its last values.
+func (s *Store) targetFailed(ts *targetState, t time.Time, msg string) {
+	if ts.err == "" {
+		ts.downSince = t
+	}
+	if ts.err != msg {
+		s.events.add(Event{Time: t, Target: ts.url, Message: "scrape failed: " + msg})
+	}
+	ts.err = msg
+}
+
+// append adds one scrape's values to a dependency's history.
+func (s *Store) append(ts *targetState, m *merged, t time.Time) {
+	d := ts.deps[m.obs.Dependency]
+	if d == nil {
+		d = &depState{name: m.obs.Dependency}
+		ts.deps[d.name] = d
+	}
+	d.profiles = m.profiles
+	d.lastSeen = t
+	smp := sample{t: t, breaker: m.obs.Breaker, limit: m.obs.BreakerLimit, quantiles: m.obs.LatencyQuantiles}
+	if smp.breaker == "" {
+		smp.breaker = BreakerUnknown
+	}
+	o := &m.obs
+	smp.v = [nFields]float64{
+		fTransitions: o.Transitions, fLastTransition: o.LastTransition,
+		fRetries: o.Retries, fRetriesExhausted: o.RetriesExhausted, fRetryMaxAttempts: o.RetryMaxAttempts,
+		fTimeout: o.TimeoutSeconds, fLatencyMean: o.LatencyMean,
+		fPoolActive: o.PoolActive, fPoolIdle: o.PoolIdle, fPoolMax: o.PoolMax, fPoolPending: o.PoolPending,
+		fPoolAcquireTimeouts: o.PoolAcquireTimeouts,
+		fBulkheadInFlight:    o.BulkheadInFlight, fBulkheadMax: o.BulkheadMax,
+		fPendingCount: o.PendingCount, fPendingOldest: o.PendingOldestAge,
+		fPendingCreated: o.PendingCreated, fPendingResolved: o.PendingResolved,
+	}
+	for i, out := range Outcomes {
+		smp.v[fCalls+i] = nan
+		if v, ok := o.Calls[out]; ok {
+			smp.v[fCalls+i] = v
+		}
+	}
+	var prev *sample
+	if n := len(d.samples); n > 0 {
+		prev = &d.samples[n-1]
+	}
+	if o.Latency != nil && len(o.Latency.Bounds) == len(o.Latency.Counts) && len(o.Latency.Bounds) > 0 {
+		smp.bounds, smp.counts = normalizeHistogram(o.Latency)
+		if prev != nil && slices.Equal(prev.bounds, smp.bounds) {
+			smp.bounds = prev.bounds // share the layout, it rarely changes
+		}
+	}
+	if prev != nil {
+		s.breakerEvents(ts.url, d.name, prev, &smp)
+	}
+	d.samples = append(d.samples, smp)
+	s.samples++
+}
+
+// normalizeHistogram returns a histogram's bounds sorted, equal bounds
+// merged and NaN bounds dropped, with its counts; copies, never the
+// profile's slices.
+func normalizeHistogram(h *Histogram) ([]float64, []float64) {
+	bs := make([]Bucket, 0, len(h.Bounds))
+	for i, b := range h.Bounds {
+		if !math.IsNaN(b) {
+			bs = append(bs, Bucket{b, h.Counts[i]})
+		}
+	}
+	if len(bs) == 0 {
+		return nil, nil
+	}
+	slices.SortStableFunc(bs, func(a, b Bucket) int {
+		switch {
+		case a.UpperBound < b.UpperBound:
+			return -1
+		case a.UpperBound > b.UpperBound:
+			return 1
+		}
+		return 0
+	})
+	bs = coalesceBuckets(bs)
+	bounds, counts := make([]float64, len(bs)), make([]float64, len(bs))
+	for i, b := range bs {
+		bounds[i], counts[i] = b.UpperBound, b.Count
+	}
+	return bounds, counts
+}
+
+// trim drops history older than History, drops dependencies not seen for
+// that long, and thins histories when the store holds too many samples.
+func (s *Store) trim(ts *targetState, now time.Time) {
+	cutoff := now.Add(-s.opts.History)
+	perDep := s.perDepBudget()
+	for name, d := range ts.deps {
+		if d.lastSeen.Before(cutoff) {
+			s.samples -= len(d.samples)
+			delete(ts.deps, name)
+			continue
+		}
+		k := 0
+		for k < len(d.samples) && d.samples[k].t.Before(cutoff) {
+			k++
+		}
+		if k > 0 {
+			s.samples -= k
+			d.samples = d.samples[k:]
+		}
+		if len(d.samples) > perDep {
+			s.samples -= thin(&d.samples)
+		}
+	}
+}
+
+// perDepBudget is how many samples one dependency may hold now.
+func (s *Store) perDepBudget() int {
+	deps := 0
+	for _, t := range s.targets {
+		deps += len(t.deps)
+	}
+	if deps == 0 {
+		return s.opts.MaxSamples
+	}
+	return max(minSamplesPerDep, s.opts.MaxSamples/deps)
+}
+
+// thin drops every other sample of the older half of a history, keeping the
+// oldest and the recent half at full resolution, and returns how many went.
+// Counter increases survive (they are differences of cumulative values);
+// only the resolution of old gauges and steps is lost.
+func thin(ss *[]sample) int {
+	s := *ss
+	half := len(s) / 2
+	out := s[:0]
+	for i := range s {
+		if i < half && i%2 == 1 {
+			continue
+		}
+		out = append(out, s[i])
+	}
+	clear(s[len(out):]) // let dropped histograms be collected
+	*ss = out
+	return len(s) - len(out)
+}
+
+// roundDur rounds a duration for messages.
+func roundDur(d time.Duration) time.Duration {
+	if d >= time.Minute {
+		return d.Round(time.Second)
+	}
+	return d.Round(100 * time.Millisecond)
+}
+
+// Snapshot derives an immutable view at now over the window: rates over the
+// samples inside [end−window, end], where end is the last scrape at or
+// before now that carried the dependency (so a stale dependency keeps its
+// last values), gauges from that last scrape, findings, and events. Nothing
+// in it is shared with the store.
+func (s *Store) Snapshot(now time.Time, window time.Duration) *Snapshot {
+	if window <= 0 {
+		window = time.Minute
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	snap := &Snapshot{Time: now, Window: window, Events: s.events.list()}
+	var scratch []Bucket
+	for _, ts := range s.targets {
+		snap.Targets = append(snap.Targets, s.health(ts))
+		var down *Finding
+		if ts.err != "" {
+			f := targetDownFinding(ts, now)
+			down = &f
+			snap.Findings = append(snap.Findings, f)
+		}
+		for _, d := range ts.deps {
+			dep, ok := s.dependency(ts, d, now, window, &scratch)
+			if !ok {
+				continue
+			}
+			if down != nil {
+				f := *down
+				f.Dependency = dep.Name
+				dep.Findings = append([]Finding{f}, dep.Findings...)
+			} else {
+				snap.Findings = append(snap.Findings, dep.Findings...)
+			}
+			snap.Dependencies = append(snap.Dependencies, dep)
+		}
+	}
+	slices.SortFunc(snap.Targets, func(a, b TargetHealth) int { return cmpString(a.URL, b.URL) })
+	sortFindings(snap.Findings)
+	sortDependencies(snap.Dependencies)
+	return snap
+}
+
+// health reports how scraping one target goes.
+func (s *Store) health(ts *targetState) TargetHealth {
+	return TargetHealth{
+		URL: ts.url, Up: ts.everScraped && ts.err == "", Err: ts.err,
+		LastScrape: ts.lastScrape, LastSuccess: ts.lastSuccess,
+		ScrapeDuration: ts.duration, Series: ts.series, Bytes: ts.bytes,
+		Profiles: slices.Clone(ts.profiles),
+	}
+}
+
+// dependency derives one dependency's readings; ok is false when it has no
+// sample at or before now.
+func (s *Store) dependency(ts *targetState, d *depState, now time.Time, window time.Duration, scratch *[]Bucket) (Dependency, bool) {
+	n := sort.Search(len(d.samples), func(i int) bool { return d.samples[i].t.After(now) })
+	all := d.samples[:n]
+	if len(all) == 0 {
+		return Dependency{}, false
+	}
+	last := &all[len(all)-1]
+	ws := inWindow(all, last.t.Add(-window), last.t)
+	w := ratesOf(ws)
+	dep := Dependency{
+		Target: ts.url, Name: d.name, Profiles: slices.Clone(d.profiles),
+		Breaker: Breaker{
+			State: last.breaker, Since: breakerSince(all), Transitions: Value(w.transitions), Limit: last.limit,
+		},
+		CallsPerSecond: Value(w.calls), ErrorRatio: Value(w.errorRatio),
+		TimeoutsPerSecond: Value(w.timeouts), RetriesPerSecond: Value(w.retries), RetryRatio: Value(w.retryRatio),
+		Latency:        unknownQuantiles(),
+		TimeoutSeconds: Value(last.v[fTimeout]),
+		Pool:           Pool{InUse: Value(last.v[fPoolActive]), Max: Value(last.v[fPoolMax]), Pending: Value(last.v[fPoolPending])},
+		Bulkhead: Bulkhead{
+			InFlight: Value(last.v[fBulkheadInFlight]), Max: Value(last.v[fBulkheadMax]), RejectedPerSecond: Value(w.rejected),
+		},
+		Pending: Pending{
+			Count: Value(last.v[fPendingCount]), OldestAgeSeconds: Value(last.v[fPendingOldest]),
+			CreatedPerSecond: Value(w.created), ResolvedPerSecond: Value(w.resolved),
+		},
+		Stale:        ts.err != "" || !d.lastSeen.Equal(ts.lastSuccess),
+		LastSeen:     d.lastSeen,
+		BucketBounds: slices.Clone(last.bounds),
+	}
+	if bounds, inc, ok := bucketIncrease(ws); ok {
+		dep.Latency = quantilesOf(bounds, inc, scratch)
+	} else if last.bounds == nil && len(last.quantiles) > 0 {
+		dep.Latency = summaryQuantiles(last.quantiles)
+	}
+	if len(ws) > 1 {
+		dep.History = make([]Point, 0, len(ws)-1)
+		for i := 1; i < len(ws); i++ {
+			dep.History = append(dep.History, pointOf(&ws[i-1], &ws[i], last.bounds, scratch))
+		}
+	}
+	dep.Findings = findingsOf(&dep, all, ws, w, s.opts.Thresholds)
+	return dep, true
+}
+
+// breakerSince is when the breaker entered its current state: the reported
+// last-transition time when the page has one, else the first scrape of the
+// current state when history shows the change (the change happened between
+// that scrape and the one before); zero when unknown.
+func breakerSince(all []sample) time.Time {
+	last := &all[len(all)-1]
+	if lt := last.v[fLastTransition]; lt > 0 && !math.IsInf(lt, 0) {
+		sec, frac := math.Modf(lt)
+		return time.Unix(int64(sec), int64(frac*1e9))
+	}
+	if !known(last.breaker) {
+		return time.Time{}
+	}
+	for i := len(all) - 2; i >= 0; i-- {
+		if all[i].breaker != last.breaker {
+			if !known(all[i].breaker) {
+				return time.Time{}
+			}
+			return all[i+1].t
+		}
+	}
+	return time.Time{}
+}
+
+// pointOf derives one history step from two consecutive samples.
+func pointOf(a, b *sample, bounds []float64, scratch *[]Bucket) Point {
+	dt := b.t.Sub(a.t).Seconds()
+	p := Point{
+		Time: b.t, CallsPerSecond: Unknown(), ErrorRatio: Unknown(),
+		TimeoutsPerSecond: Unknown(), RetriesPerSecond: Unknown(), Latency: unknownQuantiles(),
+		Breaker: b.breaker, PoolInUse: Value(b.v[fPoolActive]), BulkheadInFlight: Value(b.v[fBulkheadInFlight]),
+		PendingCount: Value(b.v[fPendingCount]), PendingOldest: Value(b.v[fPendingOldest]),
+	}
+	if dt <= 0 {
+		return p
+	}
+	step := func(f int) (float64, bool) {
+		x, y := a.v[f], b.v[f]
+		if math.IsNaN(x) || math.IsNaN(y) {
+			return nan, false
+		}
+		return counterDelta(x, y), true
+	}
+	var all, bad float64
+	anyCalls := false
+	for i, o := range Outcomes {
+		if d, ok := step(fCalls + i); ok {
+			anyCalls = true
+			all += d
+			if o != OutcomeSuccess {
+				bad += d
+			}
+		}
+	}
+	if anyCalls {
+		p.CallsPerSecond = Value(all / dt)
+		if all > 0 {
+			p.ErrorRatio = Value(bad / all)
+		}
+	}
+	if d, ok := step(callField(OutcomeTimeout)); ok {
+		p.TimeoutsPerSecond = Value(d / dt)
+	}
+	if d, ok := step(fRetries); ok {
+		p.RetriesPerSecond = Value(d / dt)
+	}
+	if bounds != nil && sameBounds(a.bounds, bounds) && sameBounds(b.bounds, bounds) {
+		inc := make([]float64, len(bounds))
+		for k := range inc {
+			inc[k] = counterDelta(a.counts[k], b.counts[k])
+		}
+		p.Latency = quantilesOf(bounds, inc, scratch)
+		p.Buckets = make([]float64, len(bounds))
+		prev := 0.0
+		for k, c := range inc {
+			p.Buckets[k] = max(0, c-prev) / dt
+			prev = max(prev, c)
+		}
+	}
+	return p
+}
+
+// cmpString orders strings for sorting.
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
