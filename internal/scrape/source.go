@@ -1,0 +1,129 @@
+package scrape
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"resiltop/internal/model"
+)
+
+// Source scrapes a set of targets, each on its own ticker.
+type Source struct {
+	workers []*worker
+	emitMu  sync.Mutex // serializes emit, so callers need no locking of their own
+}
+
+// worker owns one target: one goroutine, so scrapes of it never overlap.
+type worker struct {
+	scraper *Scraper
+	now     chan struct{} // ScrapeNow requests; capacity 1 coalesces them
+	busy    atomic.Bool   // a scrape is in flight; a ScrapeNow then rides on it
+}
+
+// New builds a Source for targets; it fails on an invalid target or HTTP
+// configuration, naming the target.
+func New(targets []Target) (*Source, error) {
+	if len(targets) == 0 {
+		return nil, errors.New("no targets")
+	}
+	s := &Source{}
+	for _, t := range targets {
+		sc, err := NewScraper(t)
+		if err != nil {
+			return nil, err
+		}
+		s.workers = append(s.workers, &worker{scraper: sc, now: make(chan struct{}, 1)})
+	}
+	return s, nil
+}
+
+// Targets returns the targets with their defaults filled in, in the order given.
+func (s *Source) Targets() []Target {
+	out := make([]Target, len(s.workers))
+	for i, w := range s.workers {
+		out[i] = w.scraper.Target()
+	}
+	return out
+}
+
+// Run scrapes every target until ctx is done and hands each result to emit.
+// Each target starts after a random fraction of its interval, so many targets
+// do not fire in step, then scrapes once per interval; a scrape slower than
+// the interval delays the next one rather than overlapping it. emit is never
+// called concurrently and not after Run returns; results of scrapes cut short
+// by ctx are dropped.
+func (s *Source) Run(ctx context.Context, emit func(model.Scrape)) {
+	var wg sync.WaitGroup
+	for _, w := range s.workers {
+		wg.Go(func() { s.loop(ctx, w, emit) })
+	}
+	wg.Wait()
+}
+
+func (s *Source) loop(ctx context.Context, w *worker, emit func(model.Scrape)) {
+	interval := w.scraper.Target().Interval
+	first := time.NewTimer(rand.N(interval))
+	defer first.Stop()
+	select {
+	case <-ctx.Done():
+		return
+	case <-first.C:
+	case <-w.now:
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		s.scrapeAndEmit(ctx, w, emit)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-w.now:
+			// Restart the period so a manual scrape is not followed at once by a scheduled one.
+			tick.Reset(interval)
+		}
+	}
+}
+
+func (s *Source) scrapeAndEmit(ctx context.Context, w *worker, emit func(model.Scrape)) {
+	w.busy.Store(true)
+	res := w.scraper.Scrape(ctx)
+	w.busy.Store(false)
+	if ctx.Err() != nil {
+		return
+	}
+	s.emitMu.Lock()
+	defer s.emitMu.Unlock()
+	emit(res)
+}
+
+// ScrapeNow asks every target for an immediate scrape (the UI's refresh key).
+// A target with a scrape in flight counts that one; requests made while one
+// is pending coalesce. It never blocks.
+func (s *Source) ScrapeNow() {
+	for _, w := range s.workers {
+		if w.busy.Load() {
+			continue
+		}
+		select {
+		case w.now <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// ScrapeAll scrapes every target once, concurrently, and returns the results
+// in target order; for one-shot use (--once).
+func (s *Source) ScrapeAll(ctx context.Context) []model.Scrape {
+	out := make([]model.Scrape, len(s.workers))
+	var wg sync.WaitGroup
+	for i, w := range s.workers {
+		wg.Go(func() { out[i] = w.scraper.Scrape(ctx) })
+	}
+	wg.Wait()
+	return out
+}
