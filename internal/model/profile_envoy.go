@@ -1,0 +1,203 @@
+package model
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	dto "github.com/prometheus/client_model/go"
+)
+
+// envoy reads Envoy's cluster statistics from /stats/prometheus (Envoy
+// writes no HELP lines and no _total suffix; # TYPE decides). The
+// dependency is the upstream cluster: label envoy_cluster_name, or
+// cluster_name on Istio sidecars.
+//
+// Envoy has no breaker state machine: its circuit_breakers_*_open gauges
+// say a concurrency limit is reached, which resiltop shows as
+// Observation.BreakerLimit and never as an open breaker; the state stays
+// unknown. Forcing a cluster "open" is runtime maintenance mode
+// (upstream.maintenance_mode.<cluster>=100, see internal/admin); the
+// requests it rejects are counted in ForcedRejections (and short-circuited
+// calls), and while that counter rises the breaker is forced open.
+type envoy struct{}
+
+func init() { register(envoy{}) }
+
+// Name implements Profile.
+func (envoy) Name() string { return "envoy" }
+
+// Detect implements Profile.
+func (envoy) Detect(p *Page) bool {
+	for _, f := range p.Families {
+		if strings.HasPrefix(f.GetName(), "envoy_cluster_") && len(f.GetMetric()) > 0 && envoyCluster(f.GetMetric()[0]) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func envoyCluster(m *dto.Metric) string {
+	return convFirstLabel(m, "envoy_cluster_name", "cluster_name")
+}
+
+// envoyLimits names the resource of each circuit_breakers_<priority>_<r>_open gauge.
+var envoyLimits = map[string]string{
+	"cx": "connections", "cx_pool": "connection_pools", "rq": "requests", "rq_pending": "pending", "rq_retry": "retries",
+}
+
+// envoyAcc gathers one cluster's series: several become one field.
+type envoyAcc struct {
+	limits                  map[string]bool
+	classes                 map[int]float64 // upstream_rq_xx by class
+	codes                   map[int]float64 // upstream_rq by code, used without upstream_rq_xx
+	cxActive, remainingCx   float64
+	rqActive, remainingRq   float64
+	retryLimit, retryOverfl float64
+}
+
+// Read implements Profile.
+func (e envoy) Read(p *Page) []Observation {
+	set := newConvSet(e.Name())
+	accs := map[string]*envoyAcc{}
+	for _, f := range p.Families {
+		name, ok := strings.CutPrefix(f.GetName(), "envoy_cluster_")
+		if !ok {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			c := envoyCluster(m)
+			if c == "" {
+				continue
+			}
+			a := accs[c]
+			if a == nil {
+				a = &envoyAcc{cxActive: nan, remainingCx: nan, rqActive: nan, remainingRq: nan, retryLimit: nan, retryOverfl: nan}
+				accs[c] = a
+			}
+			envoyRead(set.get(c), a, f, name, m)
+		}
+	}
+	for c, a := range accs {
+		envoyFill(set.get(c), a)
+	}
+	return set.list()
+}
+
+// envoyRead takes one sample of envoy_cluster_<name>.
+func envoyRead(o *Observation, a *envoyAcc, f *dto.MetricFamily, name string, m *dto.Metric) {
+	if name == "upstream_rq_time" {
+		if f.GetType() == dto.MetricType_HISTOGRAM {
+			// Envoy's request time is in milliseconds.
+			o.Latency = convMergeHistogram(o.Latency, convHistogram(m, 0.001))
+		}
+		return
+	}
+	v := convNonNeg(convValue(m))
+	if rest, ok := strings.CutPrefix(name, "circuit_breakers_"); ok && convIsGauge(f) {
+		prio, res, _ := strings.Cut(rest, "_")
+		if r, ok := strings.CutSuffix(res, "_open"); ok && v > 0 {
+			if limit, ok := envoyLimits[r]; ok {
+				if prio != "default" {
+					limit = prio + ":" + limit
+				}
+				if a.limits == nil {
+					a.limits = map[string]bool{}
+				}
+				a.limits[limit] = true
+			}
+		}
+		if prio == "default" {
+			switch res {
+			case "remaining_cx":
+				a.remainingCx = v
+			case "remaining_rq":
+				a.remainingRq = v
+			}
+		}
+		return
+	}
+	if convIsGauge(f) && f.GetType() != dto.MetricType_UNTYPED {
+		switch name {
+		case "upstream_cx_active":
+			a.cxActive = v
+		case "upstream_rq_active":
+			a.rqActive = v
+		case "upstream_rq_pending_active":
+			o.PoolPending = v
+		case "outlier_detection_ejections_active":
+			o.EjectedHosts = v
+		}
+		return
+	}
+	if !convIsCounter(f) {
+		return
+	}
+	switch name {
+	case "upstream_rq_xx":
+		if class, err := strconv.Atoi(convLabel(m, "envoy_response_code_class")); err == nil && !math.IsNaN(v) {
+			if a.classes == nil {
+				a.classes = map[int]float64{}
+			}
+			a.classes[class] += v
+		}
+	case "upstream_rq":
+		if code, err := strconv.Atoi(convLabel(m, "envoy_response_code")); err == nil && !math.IsNaN(v) {
+			if a.codes == nil {
+				a.codes = map[int]float64{}
+			}
+			a.codes[code/100] += v
+		}
+	case "upstream_rq_timeout":
+		convAddCall(o, OutcomeTimeout, v)
+	case "upstream_rq_pending_overflow":
+		convAddCall(o, OutcomeShortCircuited, v)
+	case "upstream_rq_maintenance_mode":
+		convAddCall(o, OutcomeShortCircuited, v)
+		o.ForcedRejections = v
+	case "upstream_rq_retry":
+		o.Retries = v
+	case "upstream_rq_retry_limit_exceeded":
+		a.retryLimit = v
+	case "upstream_rq_retry_overflow":
+		a.retryOverfl = v
+	}
+}
+
+// envoyFill derives the fields that need several series.
+func envoyFill(o *Observation, a *envoyAcc) {
+	if len(a.limits) > 0 {
+		ls := make([]string, 0, len(a.limits))
+		for l := range a.limits {
+			ls = append(ls, l)
+		}
+		sort.Strings(ls)
+		o.BreakerLimit = strings.Join(ls, ",")
+	}
+	classes := a.classes
+	if classes == nil {
+		classes = a.codes
+	}
+	for class, n := range classes {
+		switch {
+		case class >= 1 && class <= 4:
+			convAddCall(o, OutcomeSuccess, n)
+		case class == 5:
+			convAddCall(o, OutcomeFailure, n)
+		}
+	}
+	// A retry that hit the retry budget (overflow) or the per-route limit
+	// gave up with attempts left to make: both are "ran out of attempts".
+	convAdd(&o.RetriesExhausted, a.retryLimit)
+	convAdd(&o.RetriesExhausted, a.retryOverfl)
+	o.PoolActive = a.cxActive
+	o.BulkheadInFlight = a.rqActive
+	// Envoy exports a limit only as what remains of it (track_remaining).
+	if !math.IsNaN(a.cxActive) && !math.IsNaN(a.remainingCx) {
+		o.PoolMax = a.cxActive + a.remainingCx
+	}
+	if !math.IsNaN(a.rqActive) && !math.IsNaN(a.remainingRq) {
+		o.BulkheadMax = a.rqActive + a.remainingRq
+	}
+}

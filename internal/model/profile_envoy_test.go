@@ -1,0 +1,92 @@
+package model
+
+import (
+	"math"
+	"testing"
+)
+
+func TestEnvoyGolden(t *testing.T) { convGolden(t, "envoy", envoy{}) }
+
+func TestEnvoySignals(t *testing.T) {
+	obs := envoy{}.Read(convMustParse(t, convSeedText(t, "envoy/envoy_pressure.prom")))
+	convCheckSane(t, obs)
+	istio := envoy{}.Read(convMustParse(t, convSeedText(t, "envoy/istio_codes.prom")))
+	convCheckSane(t, istio)
+	by := map[string]Observation{}
+	for _, o := range append(obs, istio...) {
+		by[o.Dependency] = o
+	}
+	stock := by["outbound|8080||stock.shop.svc.cluster.local"]
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"limits, not a state", by["pg"].BreakerLimit, "high:requests,pending"},
+		{"no state machine", by["pg"].Breaker, BreakerUnknown},
+		{"ms converted to s", by["pg"].Latency.Bounds[2], 0.005},
+		{"sum converted", math.Round(by["pg"].Latency.Sum*1e6) / 1e6, 61.2345},
+		{"5xx fails", by["pg"].Calls[OutcomeFailure], 90.0},
+		{"1xx-4xx succeed", by["pg"].Calls[OutcomeSuccess], 910.0},
+		{"timeouts", by["pg"].Calls[OutcomeTimeout], 40.0},
+		{"overflow short-circuits", by["pg"].Calls[OutcomeShortCircuited], 25.0},
+		{"retries", by["pg"].Retries, 150.0},
+		{"exhausted = limit + overflow", by["pg"].RetriesExhausted, 15.0},
+		{"waiters", by["pg"].PoolPending, 1024.0},
+		{"max from remaining", by["pg"].PoolMax, 100.0},
+		{"ejections", by["pg"].EjectedHosts, 2.0},
+		{"maintenance rejections", by["mail"].ForcedRejections, 310.0},
+		{"maintenance short-circuits", by["mail"].Calls[OutcomeShortCircuited], 310.0},
+		{"istio codes", stock.Calls[OutcomeFailure], 25.0},
+		{"negative gauge unknown", math.IsNaN(stock.PoolActive), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !convEqual(tt.got, tt.want) {
+				t.Errorf("got %v, want %v", tt.got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEnvoyRealNetdata(t *testing.T) {
+	p := convReal(t, "envoy_netdata_testdata_envoy.prom")
+	if !(envoy{}).Detect(p) {
+		t.Fatal("not detected")
+	}
+	obs := envoy{}.Read(p)
+	convCheckSane(t, obs)
+	if len(obs) != 1 {
+		t.Fatalf("want one cluster, got %+v", obs)
+	}
+	o := obs[0]
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"cluster", o.Dependency, "service_envoyproxy_io"},
+		{"no state made up", o.Breaker, BreakerUnknown},
+		{"no limit reached", o.BreakerLimit, ""},
+		{"no upstream_rq_time, no latency", o.Latency == nil, true},
+		{"retries", o.Retries, 0.0},
+		{"not in maintenance", o.ForcedRejections, 0.0},
+		{"connections", o.PoolActive, 0.0},
+		{"no upstream_rq_xx: only timeouts and short-circuits counted", len(o.Calls), 2},
+		{"no success made up", o.Calls[OutcomeSuccess] == 0 && !convHasCall(o, OutcomeSuccess), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !convEqual(tt.got, tt.want) {
+				t.Errorf("got %v, want %v", tt.got, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzEnvoyRead(f *testing.F) {
+	convFuzzProfile(f, envoy{}, convSeedFiles(f, "envoy")...)
+}
+
+func convHasCall(o Observation, out Outcome) bool {
+	_, ok := o.Calls[out]
+	return ok
+}
