@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"resiltop/internal/model"
@@ -129,4 +130,17 @@ func trim(s string) string {
 		s = s[:len(s)-1]
 	}
 	return s
+}
+
+// Breaker names a breaker's state in capitals (CLOSED, FORCED_OPEN, …), or
+// the concurrency limit being hit (LIMIT(pending)), "—" when unknown.
+func Breaker(b model.Breaker) string {
+	switch {
+	case b.Limit != "":
+		return "LIMIT(" + b.Limit + ")"
+	case b.State == "" || b.State == model.BreakerUnknown:
+		return Unknown
+	default:
+		return strings.ToUpper(string(b.State))
+	}
 }

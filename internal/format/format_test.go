@@ -56,3 +56,21 @@ func TestFormatters(t *testing.T) {
 		}
 	}
 }
+
+func TestBreaker(t *testing.T) {
+	tests := []struct {
+		in   model.Breaker
+		want string
+	}{
+		{model.Breaker{State: model.BreakerForcedOpen}, "FORCED_OPEN"},
+		{model.Breaker{State: model.BreakerHalfOpen}, "HALF_OPEN"},
+		{model.Breaker{State: model.BreakerUnknown}, "—"},
+		{model.Breaker{}, "—"},
+		{model.Breaker{State: model.BreakerUnknown, Limit: "pending"}, "LIMIT(pending)"},
+	}
+	for _, tt := range tests {
+		if got := Breaker(tt.in); got != tt.want {
+			t.Errorf("Breaker(%+v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
