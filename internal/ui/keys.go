@@ -1,0 +1,72 @@
+package ui
+
+import "charm.land/bubbles/v2/key"
+
+// keyMap is the UI's one keymap; the footer and the `?` help are generated
+// from it, so what is shown is what works.
+type keyMap struct {
+	Up, Down, Top, Bottom key.Binding
+	Enter, Back           key.Binding
+	Filter                key.Binding
+	Sort, Reverse         key.Binding
+	Pause                 key.Binding
+	WiderWindow           key.Binding
+	NarrowerWindow        key.Binding
+	Spark                 key.Binding
+	Scrape                key.Binding
+	ForceOpen, Close      key.Binding
+	Disable               key.Binding
+	Events                key.Binding
+	Scenario              key.Binding
+	Help                  key.Binding
+	Quit                  key.Binding
+}
+
+// newKeyMap returns the keymap; read-only removes the admin keys, and the
+// scenario key exists only in the demo.
+func newKeyMap(readOnly, demo bool) keyMap {
+	k := keyMap{
+		Up:             key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
+		Down:           key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
+		Top:            key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "top")),
+		Bottom:         key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "bottom")),
+		Enter:          key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail")),
+		Back:           key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Filter:         key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter (!inverts)")),
+		Sort:           key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort column")),
+		Reverse:        key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse sort")),
+		Pause:          key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "pause")),
+		WiderWindow:    key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+/-", "window")),
+		NarrowerWindow: key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "narrower window")),
+		Spark:          key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "trend p99/err")),
+		Scrape:         key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "scrape now")),
+		ForceOpen:      key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "force open")),
+		Close:          key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "close")),
+		Disable:        key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "disable")),
+		Events:         key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "events")),
+		Scenario:       key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "scenario")),
+		Help:           key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:           key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+	}
+	if readOnly {
+		k.ForceOpen.SetEnabled(false)
+		k.Close.SetEnabled(false)
+		k.Disable.SetEnabled(false)
+	}
+	k.Scenario.SetEnabled(demo)
+	return k
+}
+
+// ShortHelp is the footer: the keys an on-call engineer needs first.
+func (k keyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Help, k.Quit, k.Enter, k.Filter, k.Pause, k.ForceOpen, k.Close, k.Scenario, k.Events, k.Sort, k.WiderWindow}
+}
+
+// FullHelp is the `?` screen, grouped by purpose.
+func (k keyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Up, k.Down, k.Top, k.Bottom, k.Enter, k.Back},
+		{k.Filter, k.Sort, k.Reverse, k.Spark, k.Pause, k.WiderWindow, k.NarrowerWindow},
+		{k.Scrape, k.ForceOpen, k.Close, k.Disable, k.Events, k.Scenario, k.Help, k.Quit},
+	}
+}

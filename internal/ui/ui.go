@@ -1,0 +1,493 @@
+// Package ui is resiltop's terminal dashboard: a Bubble Tea v2 program that
+// renders model.Snapshots (header, overview table, findings, detail charts,
+// event log) and switches breakers through internal/admin with a
+// confirmation, verified by later scrapes.
+//
+// All I/O runs in tea.Cmds; Update and View never block. The package knows
+// no metric names: everything it shows comes from model.Snapshot.
+package ui
+
+import (
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+
+	"resiltop/internal/admin"
+	"resiltop/internal/model"
+)
+
+// Options wire the UI to the engine, the scraper and the admin clients.
+type Options struct {
+	// Snapshot returns the store's view at now over window. It is cheap and
+	// in-memory, and is only called inside a tea.Cmd.
+	Snapshot func(now time.Time, window time.Duration) *model.Snapshot
+	// Updates is signalled after each ingested scrape, so the screen
+	// refreshes promptly; nil means refresh on the interval only.
+	Updates <-chan struct{}
+	// ScrapeNow asks the sources for an immediate scrape (the `r` key).
+	ScrapeNow func()
+	// Interval is the scrape interval (shown, and the refresh timer);
+	// Window is the initial history window.
+	Interval, Window time.Duration
+	// Switch returns the admin client for a target; its error (e.g.
+	// admin.ErrNoToken) is shown to the user as help.
+	Switch func(target string) (admin.Switch, error)
+	// ReadOnly removes the admin keys.
+	ReadOnly bool
+	// Scenarios switches pgsim scenarios; nil unless --demo.
+	Scenarios ScenarioControl
+	// NoColor gives a monochrome screen; Mouse enables mouse reporting.
+	NoColor, Mouse bool
+	// Now is the clock; nil means time.Now. Tests pin it.
+	Now func() time.Time
+}
+
+// ScenarioControl switches the demo simulator's per-dependency scenarios;
+// *pgsim.Sim implements it.
+type ScenarioControl interface {
+	Dependencies() []string
+	ScenarioNames() []string
+	Scenario(dep string) string
+	SetScenario(dep, name string) error
+}
+
+// Timings of the admin flow and the refresh.
+const (
+	adminTimeout    = 5 * time.Second  // one admin call
+	confirmDeadline = 10 * time.Second // how long a scrape may take to show the new state
+	noteLinger      = 10 * time.Second // a resolved note stays on its row this long
+	defaultInterval = time.Second
+	maxUIEvents     = 200
+)
+
+// windows are the choices of `+` and `-`.
+var windows = []time.Duration{30 * time.Second, time.Minute, 5 * time.Minute, 15 * time.Minute}
+
+type mode int
+
+const (
+	modeOverview mode = iota
+	modeDetail
+	modeEvents
+)
+
+// Messages.
+type (
+	snapshotMsg struct {
+		seq    int
+		snap   *model.Snapshot
+		frozen bool // fetched for the paused display, at the pause time
+	}
+	updatedMsg        struct{}
+	updatesClosedMsg  struct{}
+	tickMsg           time.Time
+	scrapeStartedMsg  struct{}
+	switchResolvedMsg struct {
+		req confirmModel
+		sw  admin.Switch
+		err error
+	}
+	adminDoneMsg struct {
+		id       int
+		reported string
+		err      error
+	}
+	scenarioDoneMsg struct {
+		dep, name string
+		err       error
+	}
+)
+
+// Model is the root Bubble Tea model.
+type Model struct {
+	opts   Options
+	keys   keyMap
+	st     styles
+	help   help.Model
+	width  int
+	height int
+
+	window  time.Duration
+	latest  *model.Snapshot // newest from the store: admin outcomes are checked here
+	shown   *model.Snapshot // what is displayed; frozen while paused
+	seq     int             // last fetch issued
+	applied int             // last fetch applied
+	paused  bool
+	pauseAt time.Time
+
+	mode     mode
+	table    tableModel
+	detail   detailModel
+	events   eventsModel
+	filter   filterModel
+	confirm  confirmModel
+	menu     scenarioMenu
+	actions  map[string]adminAction
+	actionID int
+	uiEvents []model.Event
+	status   string
+	statusOK bool // status is information, not an error
+}
+
+// New returns the root model.
+func New(opts Options) tea.Model { return newModel(opts) }
+
+func newModel(opts Options) Model {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = defaultInterval
+	}
+	if opts.Window <= 0 {
+		opts.Window = time.Minute
+	}
+	h := help.New()
+	st := newStyles(opts.NoColor)
+	if opts.NoColor {
+		h.Styles = help.Styles{}
+	}
+	m := Model{
+		opts:    opts,
+		keys:    newKeyMap(opts.ReadOnly, opts.Scenarios != nil),
+		st:      st,
+		help:    h,
+		width:   80,
+		height:  24,
+		window:  opts.Window,
+		actions: map[string]adminAction{},
+		filter:  newFilter(),
+	}
+	return m.relayout()
+}
+
+// Run runs the UI until the user quits or ctx is done. NO_COLOR (any
+// non-empty value) forces monochrome like Options.NoColor.
+func Run(ctx context.Context, opts Options) error {
+	if os.Getenv("NO_COLOR") != "" {
+		opts.NoColor = true
+	}
+	popts := []tea.ProgramOption{tea.WithContext(ctx)}
+	if opts.NoColor {
+		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
+	}
+	_, err := tea.NewProgram(New(opts), popts...).Run()
+	if err != nil && errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return nil // cancelled from outside: a normal way to stop
+	}
+	return err
+}
+
+// Init starts the first fetch, the refresh timer and the update listener.
+func (m Model) Init() tea.Cmd {
+	return tea.Batch(m.fetch(m.seq+1, false), m.tick(), m.waitUpdates())
+}
+
+func (m Model) fetch(seq int, frozen bool) tea.Cmd {
+	snapshot, now, window, at := m.opts.Snapshot, m.opts.Now, m.window, m.pauseAt
+	if snapshot == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		t := at
+		if !frozen {
+			t = now()
+		}
+		return snapshotMsg{seq: seq, snap: snapshot(t, window), frozen: frozen}
+	}
+}
+
+func (m Model) tick() tea.Cmd {
+	return tea.Tick(m.opts.Interval, func(t time.Time) tea.Msg { return tickMsg(t) })
+}
+
+func (m Model) waitUpdates() tea.Cmd {
+	ch := m.opts.Updates
+	if ch == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		if _, ok := <-ch; !ok {
+			return updatesClosedMsg{}
+		}
+		return updatedMsg{}
+	}
+}
+
+// refresh issues a new fetch.
+func (m Model) refresh(frozen bool) (Model, tea.Cmd) {
+	m.seq++
+	return m, m.fetch(m.seq, frozen)
+}
+
+// Update handles one message.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.help.SetWidth(msg.Width)
+		return m.relayout(), nil
+	case snapshotMsg:
+		return m.applySnapshot(msg), nil
+	case updatedMsg:
+		m, cmd := m.refresh(false)
+		return m, tea.Batch(cmd, m.waitUpdates())
+	case updatesClosedMsg:
+		return m, nil
+	case tickMsg:
+		m = m.expireActions()
+		m, cmd := m.refresh(false)
+		return m, tea.Batch(cmd, m.tick())
+	case scrapeStartedMsg:
+		return m.setStatus("scrape requested", true), nil
+	case switchResolvedMsg:
+		return m.switchResolved(msg), nil
+	case adminDoneMsg:
+		return m.adminDone(msg), nil
+	case scenarioDoneMsg:
+		return m.scenarioDone(msg), nil
+	case tea.KeyPressMsg:
+		return m.handleKey(msg)
+	case tea.MouseWheelMsg:
+		if msg.Button == tea.MouseWheelUp {
+			return m.moveCursor(-1), nil
+		}
+		return m.moveCursor(1), nil
+	}
+	if m.filter.active {
+		var cmd tea.Cmd
+		m.filter, cmd = m.filter.Update(msg)
+		return m, cmd
+	}
+	return m, nil
+}
+
+// applySnapshot stores a fetched snapshot, and shows it unless paused.
+func (m Model) applySnapshot(msg snapshotMsg) Model {
+	if msg.snap == nil || msg.seq < m.applied {
+		return m
+	}
+	m.applied = msg.seq
+	if !msg.frozen {
+		m.latest = msg.snap
+		m = m.verifyActions()
+	}
+	if m.paused && !msg.frozen {
+		return m
+	}
+	m.shown = msg.snap
+	return m.rebuild()
+}
+
+// rebuild reformats the rows and the detail from the shown snapshot.
+func (m Model) rebuild() Model {
+	multi := m.shown != nil && len(m.shown.Targets) > 1
+	m.table = m.table.setRows(buildRows(m.shown, m.table.spark), multi)
+	return m.relayout()
+}
+
+// handleKey routes a key press: dialogs first, then the filter input, then
+// the global keys.
+func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if msg.String() == "ctrl+c" {
+		return m, tea.Quit
+	}
+	switch {
+	case m.confirm.active:
+		return m.handleConfirm(msg)
+	case m.menu.active:
+		var apply bool
+		m.menu, apply = m.menu.Update(msg, m.opts.Scenarios)
+		if apply {
+			return m, m.setScenario(m.menu.dep, m.menu.choice())
+		}
+		return m.relayout(), nil
+	case m.filter.active:
+		var cmd tea.Cmd
+		var changed bool
+		m.filter, changed, cmd = m.filter.handleKey(msg)
+		if changed {
+			m = m.applyFilter()
+		}
+		return m.relayout(), cmd
+	case m.help.ShowAll:
+		m.help.ShowAll = false
+		if key.Matches(msg, m.keys.Quit) {
+			return m, tea.Quit
+		}
+		return m, nil
+	}
+	k := m.keys
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m, tea.Quit
+	case key.Matches(msg, k.Help):
+		m.help.ShowAll = true
+	case key.Matches(msg, k.Up):
+		return m.moveCursor(-1), nil
+	case key.Matches(msg, k.Down):
+		return m.moveCursor(1), nil
+	case key.Matches(msg, k.Top):
+		m.table = m.table.moveTo(true)
+		return m.relayout(), nil
+	case key.Matches(msg, k.Bottom):
+		m.table = m.table.moveTo(false)
+		return m.relayout(), nil
+	case key.Matches(msg, k.Enter):
+		if m.mode == modeOverview && m.table.selected() != nil {
+			m.mode = modeDetail
+			return m.relayout(), nil
+		}
+	case key.Matches(msg, k.Back):
+		if m.mode != modeOverview {
+			m.mode = modeOverview
+			return m.relayout(), nil
+		}
+		m.status = ""
+	case key.Matches(msg, k.Events):
+		if m.mode == modeEvents {
+			m.mode = modeOverview
+		} else {
+			m.mode, m.events.offset = modeEvents, 0
+		}
+		return m.relayout(), nil
+	case key.Matches(msg, k.Filter):
+		var cmd tea.Cmd
+		m.filter, cmd = m.filter.open()
+		return m.relayout(), cmd
+	case key.Matches(msg, k.Sort):
+		m.table = m.table.cycleSort()
+		return m.relayout(), nil
+	case key.Matches(msg, k.Reverse):
+		m.table = m.table.toggleReverse()
+		return m.relayout(), nil
+	case key.Matches(msg, k.Spark):
+		m.table.spark = 1 - m.table.spark
+		return m.rebuild(), nil
+	case key.Matches(msg, k.Pause):
+		m.paused = !m.paused
+		if m.paused {
+			m.pauseAt = m.opts.Now()
+			if m.shown != nil {
+				m.pauseAt = m.shown.Time
+			}
+			return m, nil
+		}
+		m.shown = m.latest
+		m, cmd := m.rebuild().refresh(false)
+		return m, cmd
+	case key.Matches(msg, k.WiderWindow), key.Matches(msg, k.NarrowerWindow):
+		m.window = nextWindow(m.window, key.Matches(msg, k.WiderWindow))
+		m, cmd := m.refresh(m.paused)
+		return m.relayout(), cmd
+	case key.Matches(msg, k.Scrape):
+		if f := m.opts.ScrapeNow; f != nil {
+			return m, func() tea.Msg { f(); return scrapeStartedMsg{} }
+		}
+	case key.Matches(msg, k.ForceOpen):
+		return m.askSwitch(admin.ForceOpen)
+	case key.Matches(msg, k.Close):
+		return m.askSwitch(admin.Close)
+	case key.Matches(msg, k.Disable):
+		return m.askSwitch(admin.Disable)
+	case key.Matches(msg, k.Scenario):
+		m.menu = m.menu.open(m.opts.Scenarios, m.selectedName())
+		return m.relayout(), nil
+	}
+	return m, nil
+}
+
+func (m Model) moveCursor(delta int) Model {
+	if m.mode == modeEvents {
+		m.events = m.events.scroll(delta)
+		return m
+	}
+	m.table = m.table.move(delta)
+	return m.relayout()
+}
+
+func (m Model) selectedName() string {
+	if r := m.table.selected(); r != nil {
+		return r.dep.Name
+	}
+	return ""
+}
+
+// nextWindow steps through windows; a window not in the list steps to its
+// neighbour.
+func nextWindow(cur time.Duration, wider bool) time.Duration {
+	if wider {
+		for _, w := range windows {
+			if w > cur {
+				return w
+			}
+		}
+		return cur
+	}
+	for _, w := range slices.Backward(windows) {
+		if w < cur {
+			return w
+		}
+	}
+	return cur
+}
+
+func (m Model) applyFilter() Model {
+	t, err := m.table.setFilter(m.filter.input.Value())
+	if err != nil {
+		m.filter.err = err.Error()
+		return m
+	}
+	m.filter.err = ""
+	m.table = t
+	return m
+}
+
+func (m Model) setStatus(s string, ok bool) Model {
+	m.status, m.statusOK = s, ok
+	return m
+}
+
+// logEvent records one of the UI's own events (admin actions, scenarios).
+func (m Model) logEvent(target, dep, msg string) Model {
+	m.uiEvents = append(m.uiEvents, model.Event{Time: m.opts.Now(), Target: target, Dependency: dep, Message: msg})
+	if n := len(m.uiEvents) - maxUIEvents; n > 0 {
+		m.uiEvents = slices.Delete(m.uiEvents, 0, n)
+	}
+	return m
+}
+
+// allEvents merges the snapshot's events with the UI's own, oldest first.
+func (m Model) allEvents() []model.Event {
+	var evs []model.Event
+	if m.shown != nil {
+		evs = append(evs, m.shown.Events...)
+	}
+	evs = append(evs, m.uiEvents...)
+	slices.SortStableFunc(evs, func(a, b model.Event) int { return a.Time.Compare(b.Time) })
+	return evs
+}
+
+func (m Model) setScenario(dep, name string) tea.Cmd {
+	sc := m.opts.Scenarios
+	if sc == nil || dep == "" || name == "" {
+		return nil
+	}
+	return func() tea.Msg { return scenarioDoneMsg{dep: dep, name: name, err: sc.SetScenario(dep, name)} }
+}
+
+func (m Model) scenarioDone(msg scenarioDoneMsg) Model {
+	if msg.err != nil {
+		m = m.logEvent("demo", msg.dep, "scenario "+msg.name+" not set: "+msg.err.Error())
+		return m.setStatus("scenario "+msg.name+" for "+msg.dep+" not set: "+msg.err.Error(), false)
+	}
+	m = m.logEvent("demo", msg.dep, "scenario set to "+msg.name)
+	return m.setStatus(msg.dep+": scenario "+msg.name, true)
+}

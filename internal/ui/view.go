@@ -1,0 +1,255 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"resiltop/internal/format"
+	"resiltop/internal/model"
+)
+
+// heights is how the screen's lines are shared out.
+type heights struct {
+	header, body, findings, overlay, status, footer int
+}
+
+// measure shares the height: header and footer first, then dialogs and the
+// status line, then findings, and the table or detail gets the rest.
+func (m Model) measure() heights {
+	var h heights
+	h.footer = 1
+	h.header = 1
+	if m.height >= 16 && m.shown != nil && len(m.shown.Targets) > 0 {
+		h.header = 2
+	}
+	if m.statusLine() != "" {
+		h.status = 1
+	}
+	if ov := m.overlay(); ov != "" {
+		h.overlay = strings.Count(ov, "\n") + 1
+	}
+	if m.mode == modeOverview && m.shown != nil && len(m.shown.Findings) > 0 {
+		n := len(m.shown.Findings)
+		switch {
+		case m.height >= 30:
+			h.findings = min(n, max(3, m.height/5))
+		case m.height >= 20:
+			h.findings = min(n, 3)
+		case m.height >= 14:
+			h.findings = min(n, 2)
+		default:
+			h.findings = 1
+		}
+	}
+	h.body = m.height - h.header - h.footer - h.status - h.overlay - h.findings
+	if m.mode == modeOverview && m.shown != nil { // findings take what the rows leave free
+		if spare := h.body - (len(m.table.view) + 1); spare > 0 {
+			extra := min(spare, len(m.shown.Findings)-h.findings)
+			h.findings += extra
+			h.body -= extra
+		}
+	}
+	if h.body < 2 && h.findings > 0 { // the table matters more than the findings
+		h.findings = max(0, h.findings-(2-h.body))
+		h.body = m.height - h.header - h.footer - h.status - h.overlay - h.findings
+	}
+	h.body = max(0, h.body)
+	return h
+}
+
+// relayout applies the current size: table height, detail content.
+func (m Model) relayout() Model {
+	h := m.measure()
+	m.table = m.table.setHeight(h.body - 1)
+	if m.mode == modeDetail {
+		var dep *model.Dependency
+		note := ""
+		if r := m.table.selected(); r != nil {
+			dep = r.dep
+			note = m.notes()[r.key]
+		}
+		m.detail = m.detail.build(m.shown, dep, m.allEvents(), note, m.width, h.body, m.st, m.opts.NoColor)
+	}
+	return m
+}
+
+// View renders the whole screen.
+func (m Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	if m.opts.Mouse {
+		v.MouseMode = tea.MouseModeCellMotion
+	}
+	v.WindowTitle = "resiltop"
+	return v
+}
+
+func (m Model) render() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	h := m.measure()
+	parts := make([]string, 0, 6)
+	parts = append(parts, m.headerView(h.header))
+	switch {
+	case m.help.ShowAll:
+		parts = append(parts, clip(m.help.FullHelpView(m.keys.FullHelp()), h.body+h.findings))
+	case m.mode == modeDetail:
+		parts = append(parts, m.detail.content)
+	case m.mode == modeEvents:
+		parts = append(parts, m.events.View(m.allEvents(), m.width, h.body, m.st))
+	default:
+		parts = append(parts, m.table.View(m.width, m.st, m.notes()))
+		if h.findings > 0 {
+			parts = append(parts, m.findingsView(h.findings))
+		}
+	}
+	if ov := m.overlay(); ov != "" {
+		parts = append(parts, ov)
+	}
+	if s := m.statusLine(); s != "" {
+		parts = append(parts, s)
+	}
+	parts = append(parts, m.footerView())
+	// Pad the body so the footer stays at the bottom.
+	out := strings.Join(parts, "\n")
+	if n := strings.Count(out, "\n") + 1; n < m.height {
+		out = strings.Join(parts[:len(parts)-1], "\n") + strings.Repeat("\n", m.height-n+1) + parts[len(parts)-1]
+	}
+	return out
+}
+
+// clip keeps the first n lines of s.
+func clip(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[:max(0, n)]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// overlay is the open dialog (confirmation or scenario menu), if any.
+func (m Model) overlay() string {
+	switch {
+	case m.confirm.active:
+		return m.confirm.View(m.width, m.st)
+	case m.menu.active:
+		return m.menu.View(m.width, m.st)
+	}
+	return ""
+}
+
+// statusLine is the filter input, or the last message.
+func (m Model) statusLine() string {
+	if f := m.filter.View(m.width, m.st); f != "" {
+		if m.status == "" || m.filter.active {
+			return f
+		}
+		return fit(f+" · "+m.status, m.width)
+	}
+	if m.status == "" {
+		return ""
+	}
+	if m.statusOK {
+		return fit(m.status, m.width)
+	}
+	return m.st.errText.Render(fit(m.status, m.width))
+}
+
+// headerView: targets, interval, window, paused marker, finding counts; a
+// second line lists each target's scrape health when there is room.
+func (m Model) headerView(lines int) string {
+	var b strings.Builder
+	b.WriteString(m.st.title.Render("resiltop"))
+	snap := m.shown
+	up, total, crit, warn := 0, 0, 0, 0
+	if snap != nil {
+		total = len(snap.Targets)
+		for _, t := range snap.Targets {
+			if t.Up {
+				up++
+			}
+		}
+		for _, f := range snap.Findings {
+			if f.Severity == model.Critical {
+				crit++
+			} else {
+				warn++
+			}
+		}
+	}
+	fmt.Fprintf(&b, " %d/%d up · every %s · window %s", up, total, fmtDuration(m.opts.Interval), fmtDuration(m.window))
+	if m.paused {
+		b.WriteString(" · " + m.st.warning.Render("⏸ PAUSED"))
+		if snap != nil {
+			b.WriteString(" at " + snap.Time.Format("15:04:05"))
+		}
+	}
+	if crit > 0 {
+		b.WriteString(" · " + m.st.critical.Render(fmt.Sprintf("✖ %d critical", crit)))
+	}
+	if warn > 0 {
+		b.WriteString(" · " + m.st.warning.Render(fmt.Sprintf("▲ %d warning", warn)))
+	}
+	if crit == 0 && warn == 0 && snap != nil {
+		b.WriteString(" · " + m.st.ok.Render("✓ no findings"))
+	}
+	out := fit(b.String(), m.width)
+	if lines < 2 || snap == nil {
+		return out
+	}
+	parts := make([]string, 0, len(snap.Targets))
+	for _, t := range snap.Targets {
+		age := unknown
+		if !t.LastScrape.IsZero() {
+			age = format.Age(snap.Time.Sub(t.LastScrape))
+		}
+		if t.Up {
+			parts = append(parts, fmt.Sprintf("✓ %s %s ago (%s)", shortTarget(t.URL), age, fmtDuration(t.ScrapeDuration)))
+			continue
+		}
+		down := "✗ " + shortTarget(t.URL) + " DOWN"
+		if !t.LastSuccess.IsZero() {
+			down += " " + format.Age(snap.Time.Sub(t.LastSuccess))
+		}
+		parts = append(parts, m.st.critical.Render(down)+": "+t.Err)
+	}
+	return out + "\n" + fit(strings.Join(parts, "  "), m.width)
+}
+
+// findingsView lists the worst n findings, one line each.
+func (m Model) findingsView(n int) string {
+	fs := m.shown.Findings
+	lines := make([]string, 0, n)
+	for i := 0; i < n && i < len(fs); i++ {
+		line := findingLine(fs[i], m.st)
+		if i == n-1 && len(fs) > n {
+			more := fmt.Sprintf(" (+%d more)", len(fs)-n)
+			line = fit(line, m.width-ansi.StringWidth(more)) + more
+		}
+		lines = append(lines, fit(line, m.width))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// footerView is the short help, with the read-only notice when admin keys
+// are off, or the mode's own keys.
+func (m Model) footerView() string {
+	prefix := ""
+	switch {
+	case m.opts.ReadOnly:
+		prefix = "READ-ONLY: breaker keys off · "
+	case m.opts.Switch == nil:
+		prefix = "no admin endpoint · "
+	}
+	if m.mode != modeOverview {
+		prefix += "esc back · "
+	}
+	w := max(1, m.width-ansi.StringWidth(prefix))
+	hm := m.help
+	hm.SetWidth(w)
+	return fit(prefix+hm.ShortHelpView(m.keys.ShortHelp()), m.width)
+}
