@@ -1,0 +1,190 @@
+package model
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// haproxyTestdata holds the project's HAProxy pages (repository testdata/).
+const haproxyTestdata = "../../testdata/haproxy"
+
+func haproxyPage(t testing.TB, name string) *Page {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join(haproxyTestdata, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return convMustParse(t, string(text))
+}
+
+// TestHAProxyGolden compares every testdata/haproxy/*.prom with the
+// observations in the .json beside it (-update-conventions rewrites them).
+func TestHAProxyGolden(t *testing.T) {
+	pages, err := filepath.Glob(filepath.Join(haproxyTestdata, "*.prom"))
+	if err != nil || len(pages) == 0 {
+		t.Fatalf("no pages in %s: %v", haproxyTestdata, err)
+	}
+	for _, path := range pages {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			p := haproxyPage(t, filepath.Base(path))
+			if !(haproxy{}).Detect(p) {
+				t.Fatal("not detected")
+			}
+			obs := haproxy{}.Read(p)
+			convCheckSane(t, obs)
+			got := convJSON(obs)
+			want := strings.TrimSuffix(path, ".prom") + ".json"
+			if *convUpdate {
+				if err := os.WriteFile(want, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			exp, err := os.ReadFile(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, exp) {
+				t.Errorf("observations differ from %s\n got: %s\nwant: %s", want, got, exp)
+			}
+		})
+	}
+}
+
+// TestHAProxySignals spells out the mapping the golden files hold, so a
+// regenerated golden file cannot silently change it.
+func TestHAProxySignals(t *testing.T) {
+	read := func(name string) map[string]Observation {
+		by := map[string]Observation{}
+		for _, o := range (haproxy{}).Read(haproxyPage(t, name)) {
+			by[o.Dependency] = o
+		}
+		return by
+	}
+	h := read("http_backends.prom")
+	l := read("legacy_numeric_status.prom")
+	s := read("scope_backend_tcp.prom")
+	r := read("real_2.6_checks_down.prom")
+	_, frontend := h["egress"]
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"frontends are not dependencies", frontend, false},
+		{"backends only", len(h), 3},
+		{"UP is closed", h["pg"].Breaker, BreakerClosed},
+		{"DOWN by checks is open", h["mail"].Breaker, BreakerOpen},
+		{"every server in MAINT is forced open", h["stock"].Breaker, BreakerForcedOpen},
+		{"2xx+4xx succeed", h["pg"].Calls[OutcomeSuccess], 940.0},
+		{"5xx fail", h["pg"].Calls[OutcomeFailure], 60.0},
+		{"other fails", h["mail"].Calls[OutcomeFailure], 255.0},
+		{"no timeouts claimed", hasKey(h["pg"].Calls, OutcomeTimeout), false},
+		{"retries + redispatches", h["pg"].Retries, 14.0},
+		{"queue is pool pending", h["pg"].PoolPending, 7.0},
+		{"sessions are pool in use", h["pg"].PoolActive, 20.0},
+		{"pool max is Σ server maxconn", h["pg"].PoolMax, 20.0},
+		{"backend fullconn is not a limit", h["stock"].PoolMax, 10.0},
+		{"a server without maxconn: max unknown", math.IsNaN(h["mail"].PoolMax), true},
+		{"bulkhead left unknown", math.IsNaN(h["pg"].BulkheadMax), true},
+		{"mean is total time", h["pg"].LatencyMean, 0.45},
+		{"no histogram", h["pg"].Latency == nil, true},
+		{"transitions while open", h["mail"].Transitions, 5.0},
+		{"transitions after a forced open", h["stock"].Transitions, 2.0},
+		{"transitions never down", h["pg"].Transitions, 0.0},
+
+		{"legacy backend 1 is UP", l["api"].Breaker, BreakerClosed},
+		{"legacy MAINT servers force open", l["cache"].Breaker, BreakerForcedOpen},
+		{"legacy DOWN with one MAINT server is open", l["auth"].Breaker, BreakerOpen},
+		{"queue summed over servers", l["api"].PoolPending, 3.0},
+		{"sessions summed over servers", l["api"].PoolActive, 7.0},
+		{"server averages are not summed", math.IsNaN(l["api"].LatencyMean), true},
+
+		{"agg status forces open", s["db"].Breaker, BreakerForcedOpen},
+		{"agg with some MAINT stays closed", s["queue"].Breaker, BreakerClosed},
+		{"tcp failures are errors", s["db"].Calls[OutcomeFailure], 35.0},
+		{"tcp successes are the other sessions", s["db"].Calls[OutcomeSuccess], 965.0},
+		{"NaN gauge is unknown", math.IsNaN(s["queue"].PoolPending), true},
+
+		{"real capture: checks failing is open", r["pg"].Breaker, BreakerOpen},
+		{"real capture: 503s fail", r["pg"].Calls[OutcomeFailure], 20.0},
+		{"real capture: maxconn 4 × 2", r["pg"].PoolMax, 8.0},
+		{"real capture: one backend", len(r), 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !convEqual(tt.got, tt.want) {
+				t.Errorf("got %v, want %v", tt.got, tt.want)
+			}
+		})
+	}
+}
+
+func hasKey(m map[Outcome]float64, k Outcome) bool { _, ok := m[k]; return ok }
+
+func TestHAProxyDetect(t *testing.T) {
+	tests := []struct {
+		page string
+		want bool
+	}{
+		{"haproxy_backend_status{proxy=\"a\",state=\"UP\"} 1\n", true},
+		{"haproxy_server_current_queue{proxy=\"a\",server=\"s\"} 1\n", true},
+		{"haproxy_frontend_current_sessions{proxy=\"fe\"} 1\n", false},
+		{"haproxy_process_nbthread 2\n", false},
+		{"resilience_calls_total{dependency=\"pg\",outcome=\"success\"} 1\n", false},
+	}
+	for _, tt := range tests {
+		if got := (haproxy{}).Detect(convMustParse(t, tt.page)); got != tt.want {
+			t.Errorf("Detect(%q) = %v, want %v", tt.page, got, tt.want)
+		}
+	}
+}
+
+func TestHAProxyRegistered(t *testing.T) {
+	for _, p := range Profiles() {
+		if p.Name() == HAProxyProfile {
+			return
+		}
+	}
+	t.Fatal("haproxy profile not registered")
+}
+
+func TestHAProxyOddInput(t *testing.T) {
+	page := `# TYPE haproxy_backend_status gauge
+haproxy_backend_status{state="UP"} 1
+haproxy_backend_status{proxy="x",state="UP"} NaN
+haproxy_backend_status{proxy="y"} 7
+# TYPE haproxy_backend_current_queue gauge
+haproxy_backend_current_queue{proxy="x"} -3
+haproxy_backend_current_queue{proxy="y"} +Inf
+# TYPE haproxy_server_status gauge
+haproxy_server_status{proxy="x",state="UP"} 1
+# TYPE haproxy_backend_response_time_average_seconds summary
+haproxy_backend_response_time_average_seconds{proxy="x",quantile="0.5"} 1
+`
+	obs := haproxy{}.Read(convMustParse(t, page))
+	convCheckSane(t, obs)
+	if len(obs) != 2 {
+		t.Fatalf("want x and y, got %+v", obs)
+	}
+	for _, o := range obs {
+		if o.Breaker != BreakerUnknown || !math.IsNaN(o.PoolPending) || !math.IsNaN(o.LatencyMean) {
+			t.Errorf("%s: made-up values: breaker %v, pending %v, mean %v", o.Dependency, o.Breaker, o.PoolPending, o.LatencyMean)
+		}
+	}
+}
+
+func FuzzHAProxyProfile(f *testing.F) {
+	var seeds []string
+	paths, _ := filepath.Glob(filepath.Join(haproxyTestdata, "*.prom"))
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		seeds = append(seeds, string(b))
+	}
+	convFuzzProfile(f, haproxy{}, seeds...)
+}
