@@ -1,6 +1,7 @@
 package model
 
 import (
+	"hash/maphash"
 	"math"
 	"slices"
 	"strings"
@@ -39,6 +40,13 @@ const (
 	nPendingResolved  = "resilience_pending_resolved_total"
 )
 
+// nativeFamilies are every family the profile reads.
+var nativeFamilies = []string{
+	nBreakerState, nBreakerTrans, nBreakerLastTrans, nCalls, nAttemptDuration, nRetries, nRetriesExhausted,
+	nTimeout, nRetryMaxAttempts, nBulkheadInFlight, nBulkheadMax, nPoolConnections, nPoolMax, nPoolPending,
+	nPoolAcqTimeouts, nPendingOps, nPendingOldest, nPendingCreated, nPendingResolved,
+}
+
 // native reads the resiltop convention: every series carries
 // dependency="<name>"; types come from # TYPE, never from a name's suffix.
 type native struct{}
@@ -59,7 +67,13 @@ const (
 )
 
 func (native) Read(p *Page) []Observation {
-	r := nativeReader{deps: map[string]*Observation{}, seen: map[string]struct{}{}}
+	n := 0
+	for _, name := range nativeFamilies {
+		if f := p.Family(name); f != nil {
+			n += len(f.GetMetric())
+		}
+	}
+	r := nativeReader{deps: map[string]*Observation{}, seen: make(map[uint64]struct{}, n)}
 	r.counter(p, nBreakerTrans, func(o *Observation) *float64 { return &o.Transitions }, nil)
 	r.counter(p, nRetries, func(o *Observation) *float64 { return &o.Retries }, nil)
 	r.counter(p, nRetriesExhausted, func(o *Observation) *float64 { return &o.RetriesExhausted }, nil)
@@ -104,8 +118,11 @@ func (native) Read(p *Page) []Observation {
 type nativeReader struct {
 	deps  map[string]*Observation
 	order []string // first-seen order, so output is deterministic
-	seen  map[string]struct{}
-	sig   []byte
+	// seen holds hashes of the label sets read so far, to count a
+	// duplicate series once; a 64-bit hash keeps this allocation-free, and
+	// a collision (odds ~n²/2⁶⁴) would only drop one series.
+	seen map[uint64]struct{}
+	h    maphash.Hash
 }
 
 // metric returns the observation the series belongs to, or nil when the
@@ -116,17 +133,19 @@ func (r *nativeReader) metric(family string, m *dto.Metric) *Observation {
 	if dep == "" {
 		return nil
 	}
-	r.sig = append(r.sig[:0], family...)
+	r.h.Reset()
+	r.h.WriteString(family)
 	for _, lp := range m.GetLabel() {
-		r.sig = append(r.sig, 0xff)
-		r.sig = append(r.sig, lp.GetName()...)
-		r.sig = append(r.sig, 0xfe)
-		r.sig = append(r.sig, lp.GetValue()...)
+		r.h.WriteByte(0xff)
+		r.h.WriteString(lp.GetName())
+		r.h.WriteByte(0xfe)
+		r.h.WriteString(lp.GetValue())
 	}
-	if _, dup := r.seen[string(r.sig)]; dup {
+	sum := r.h.Sum64()
+	if _, dup := r.seen[sum]; dup {
 		return nil
 	}
-	r.seen[string(r.sig)] = struct{}{}
+	r.seen[sum] = struct{}{}
 	o, ok := r.deps[dep]
 	if !ok {
 		obs := NewObservation(dep, NativeProfile)

@@ -173,32 +173,24 @@ func sameBounds(a, b []float64) bool {
 }
 
 // quantilesOf computes p50/p90/p99/p999 from cumulative counts over sorted,
-// distinct bounds, exactly as HistogramQuantile does, without re-sorting
-// for each level. scratch is reused between calls.
+// distinct bounds, exactly as HistogramQuantile does, but sorting and fixing
+// the buckets once for all four levels. scratch is reused between calls.
 func quantilesOf(bounds, counts []float64, scratch *[]Bucket) Quantiles {
+	if len(bounds) == 0 || !math.IsInf(bounds[len(bounds)-1], +1) {
+		return unknownQuantiles()
+	}
 	bs := (*scratch)[:0]
 	for i := range bounds {
 		bs = append(bs, Bucket{bounds[i], counts[i]})
 	}
 	*scratch = bs
-	var q [4]float64
-	for i, level := range quantileLevels {
-		q[i] = sortedQuantile(level, bs)
-	}
-	return Quantiles{P50: Value(q[0]), P90: Value(q[1]), P99: Value(q[2]), P999: Value(q[3])}
-}
-
-// sortedQuantile is HistogramQuantile for buckets already sorted with
-// distinct bounds; it fixes precision and monotonicity on a copy.
-func sortedQuantile(q float64, in []Bucket) float64 {
-	if len(in) == 0 || !math.IsInf(in[len(in)-1].UpperBound, +1) {
-		return nan
-	}
-	var buf [32]Bucket
-	bs := append(buf[:0], in...)
 	correctPrecisionErrors(bs)
 	ensureMonotonic(bs)
-	return quantileOfPrepared(q, bs)
+	var q [4]float64
+	for i, level := range quantileLevels {
+		q[i] = quantileOfPrepared(level, bs)
+	}
+	return Quantiles{P50: Value(q[0]), P90: Value(q[1]), P99: Value(q[2]), P999: Value(q[3])}
 }
 
 // summaryQuantiles picks the shown levels from quantiles a target computed

@@ -1,0 +1,179 @@
+package model
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// series makes n scrapes one second apart, from gen(i).
+func series(n int, gen func(i int) pg) map[float64]string {
+	out := map[float64]string{}
+	for i := range n {
+		out[float64(i)] = page(gen(i))
+	}
+	return out
+}
+
+func TestFindings(t *testing.T) {
+	tests := []struct {
+		name     string
+		pages    map[float64]string
+		want     FindingKind // "" means no finding at all
+		severity Severity
+		message  string // a part of the message
+		since    float64
+		noSince  bool // history cannot tell since when
+	}{{
+		name:  "healthy: no findings",
+		pages: series(10, func(i int) pg { return pg{dep: "pg", success: float64(100 * i), timeoutSec: 1, max: 10, active: 2} }),
+	}, {
+		name:     "breaker open is critical",
+		pages:    series(3, func(i int) pg { return pg{dep: "pg", state: []string{"closed", "open", "open"}[i]} }),
+		want:     BreakerOpenKind,
+		severity: Critical, message: "breaker open", since: 1,
+	}, {
+		name:     "half-open is a warning",
+		pages:    series(3, func(i int) pg { return pg{dep: "pg", state: []string{"closed", "open", "half_open"}[i]} }),
+		want:     BreakerOpenKind,
+		severity: Warning, message: "breaker half_open", since: 2,
+	}, {
+		name:     "forced open is critical",
+		pages:    series(2, func(i int) pg { return pg{dep: "pg", state: "forced_open"} }),
+		want:     BreakerOpenKind,
+		severity: Critical, message: "forced_open", noSince: true,
+	}, {
+		name:     "flapping: four transitions counted, none seen in the gauge",
+		pages:    series(5, func(i int) pg { return pg{dep: "pg", transitions: float64(i)} }),
+		want:     BreakerFlapping,
+		severity: Warning, message: "4 transitions", since: 1,
+	}, {
+		name: "retry ratio over the warning",
+		pages: series(11, func(i int) pg {
+			return pg{dep: "pg", success: float64(10 * i), retries: float64(6 * i)}
+		}),
+		want: RetryStorm, severity: Warning, message: "6 retries/s for 10 first attempts/s (ratio 0.6)", since: 1,
+	}, {
+		name: "more retries than first attempts is critical",
+		pages: series(11, func(i int) pg {
+			return pg{dep: "pg", success: float64(10 * i), retries: float64(15 * i)}
+		}),
+		want: RetryStorm, severity: Critical, message: "ratio 1.5", since: 1,
+	}, {
+		name: "pool exhausted for five seconds",
+		pages: series(8, func(i int) pg {
+			w := 0.0
+			if i >= 2 {
+				w = 3
+			}
+			return pg{dep: "pg", active: 10, max: 10, wait: w}
+		}),
+		want: PoolExhausted, severity: Critical, message: "10 of 10 connections in use, 3 waiting", since: 0,
+	}, {
+		name:  "pool busy for less than five seconds: nothing",
+		pages: series(8, func(i int) pg { return pg{dep: "pg", active: float64(min(i, 10)), max: 10} }),
+	}, {
+		name: "bulkhead rejections",
+		pages: series(3, func(i int) pg {
+			return pg{dep: "pg", success: float64(10 * i), rejected: float64(2 * i)}
+		}),
+		want: BulkheadSaturated, severity: Warning, message: "2 rejected/s", since: 1,
+	}, {
+		name: "p99 near the timeout",
+		pages: series(3, func(i int) pg {
+			n := float64(100 * i)
+			return pg{dep: "pg", success: n, timeoutSec: 1, buckets: []float64{0, 0, n, n}}
+		}),
+		want: TailNearTimeout, severity: Warning, message: "p99 0.995s is 99.5% of the 1s timeout", since: 1,
+	}, {
+		name: "timeouts rising",
+		pages: series(3, func(i int) pg {
+			return pg{dep: "pg", success: float64(90 * i), timeout: float64(10 * i)}
+		}),
+		want: TimeoutsRising, severity: Warning, message: "10 timeouts/s, 10% of 100 calls/s", since: 1,
+	}, {
+		name: "backlog growing",
+		pages: series(4, func(i int) pg {
+			return pg{dep: "pg", pending: float64(5 * i), created: float64(10 * i), resolved: float64(5 * i)}
+		}),
+		want: BacklogGrowing, severity: Warning, message: "0 → 15, 10 created/s vs 5 resolved/s", since: 0,
+	}, {
+		name: "backlog stale",
+		pages: series(3, func(i int) pg {
+			return pg{dep: "pg", pending: 1, oldest: 299 + float64(i)}
+		}),
+		want: BacklogStale, severity: Warning, message: "oldest 5m1s old", since: 2,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := ingest(t, StoreOptions{}, "http://a/metrics", tt.pages)
+			snap := s.Snapshot(at(100), time.Minute)
+			d := dep(t, snap, "pg")
+			if tt.want == "" {
+				if len(d.Findings) > 0 || len(snap.Findings) > 0 {
+					t.Fatalf("findings %+v, want none", d.Findings)
+				}
+				return
+			}
+			var f *Finding
+			for i := range d.Findings {
+				if d.Findings[i].Kind == tt.want {
+					f = &d.Findings[i]
+				}
+			}
+			if f == nil {
+				t.Fatalf("no %s finding in %+v", tt.want, d.Findings)
+			}
+			if f.Severity != tt.severity || !strings.Contains(f.Message, tt.message) || !strings.HasPrefix(f.Message, "pg: ") {
+				t.Errorf("finding = %s %q, want %s containing %q", f.Severity, f.Message, tt.severity, tt.message)
+			}
+			if tt.noSince {
+				if !f.Since.IsZero() {
+					t.Errorf("since = %v, want unknown", f.Since)
+				}
+			} else if !f.Since.Equal(at(tt.since)) {
+				t.Errorf("since = %v, want %v", f.Since, at(tt.since))
+			}
+			if len(snap.Findings) != len(d.Findings) {
+				t.Errorf("snapshot has %d findings, dependency %d", len(snap.Findings), len(d.Findings))
+			}
+		})
+	}
+}
+
+func TestConcurrencyLimitIsNotABreaker(t *testing.T) {
+	lim := fakeProfile{name: "zz-limit", obs: func() []Observation {
+		o := NewObservation("pg", "zz-limit")
+		o.BreakerLimit = "pending"
+		return []Observation{o}
+	}}
+	s := NewStore(StoreOptions{Extra: []Profile{lim}})
+	s.Ingest(Scrape{Target: "t", Time: at(0), Page: parsePage(t, page(pg{dep: "pg"}))})
+	d := dep(t, s.Snapshot(at(1), time.Minute), "pg")
+	if len(d.Findings) != 1 || d.Findings[0].Kind != BulkheadSaturated || !strings.Contains(d.Findings[0].Message, `"pending"`) {
+		t.Fatalf("findings = %+v", d.Findings)
+	}
+	if d.Breaker.State != BreakerClosed || d.Breaker.Limit != "pending" {
+		t.Errorf("breaker = %+v", d.Breaker)
+	}
+}
+
+func TestDependencyOrder(t *testing.T) {
+	s := ingest(t, StoreOptions{}, "t", map[float64]string{
+		0: page(pg{dep: "a"}, pg{dep: "b"}, pg{dep: "c", state: "half_open"}, pg{dep: "d", state: "open"}, pg{dep: "e"}),
+		10: page(pg{dep: "a", success: 100}, pg{dep: "b", success: 50, failure: 50},
+			pg{dep: "c", state: "half_open"}, pg{dep: "d", state: "open"}, pg{dep: "e", success: 10, failure: 10}),
+	})
+	snap := s.Snapshot(at(10), time.Minute)
+	var got []string
+	for _, d := range snap.Dependencies {
+		got = append(got, d.Name)
+	}
+	// critical, warning, then error ratio (b and e both 0.5: more calls first), then a.
+	if want := "d c b e a"; strings.Join(got, " ") != want {
+		t.Errorf("order = %v, want %s", got, want)
+	}
+	if snap.Findings[0].Severity != Critical || snap.Findings[len(snap.Findings)-1].Severity != Warning {
+		t.Errorf("findings not worst first: %+v", snap.Findings)
+	}
+}
