@@ -135,9 +135,9 @@ func (m Model) handleConfirm(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	m.actions[depKey(c.target, c.dep)] = a
 	m = m.logEvent(c.target, c.dep, "admin "+string(c.action)+" requested")
 	m = m.setStatus(c.dep+": "+a.note(), true).relayout()
-	sw, id, name, action := c.sw, a.id, c.dep, c.action
+	sw, id, name, action, timeout := c.sw, a.id, c.dep, c.action, m.timeout
 	return m, func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		reported, err := sw.Set(ctx, name, action)
 		return adminDoneMsg{id: id, reported: reported, err: err}
@@ -161,7 +161,7 @@ func (m Model) adminDone(msg adminDoneMsg) Model {
 		m = m.logEvent(a.target, a.dep, ans+"; waiting for a scrape to confirm")
 	case errors.Is(msg.err, context.DeadlineExceeded):
 		a.state = actUnknown
-		m = m.logEvent(a.target, a.dep, "admin "+string(a.action)+": no answer within "+fmtDuration(adminTimeout)+" — outcome unknown, verifying")
+		m = m.logEvent(a.target, a.dep, "admin "+string(a.action)+": no answer within "+fmtDuration(m.timeout)+" — outcome unknown, verifying")
 	default:
 		a.state, a.err, a.doneAt = actFailed, plainError(msg.err), m.opts.Now()
 		m = m.logEvent(a.target, a.dep, "admin "+string(a.action)+" failed: "+a.err)

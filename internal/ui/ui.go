@@ -132,6 +132,7 @@ type Model struct {
 	actions  map[string]adminAction
 	actionID int
 	uiEvents []model.Event
+	timeout  time.Duration // of one admin call; adminTimeout except in tests
 	status   string
 	statusOK bool // status is information, not an error
 }
@@ -164,6 +165,7 @@ func newModel(opts Options) Model {
 		window:  opts.Window,
 		actions: map[string]adminAction{},
 		filter:  newFilter(),
+		timeout: adminTimeout,
 	}
 	return m.relayout()
 }

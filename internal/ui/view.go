@@ -96,7 +96,7 @@ func (m Model) render() string {
 	parts = append(parts, m.headerView(h.header))
 	switch {
 	case m.help.ShowAll:
-		parts = append(parts, clip(m.help.FullHelpView(m.keys.FullHelp()), h.body+h.findings))
+		parts = append(parts, clip(m.help.FullHelpView(m.keys.FullHelp()), h.body+h.findings, m.width))
 	case m.mode == modeDetail:
 		parts = append(parts, m.detail.content)
 	case m.mode == modeEvents:
@@ -122,11 +122,14 @@ func (m Model) render() string {
 	return out
 }
 
-// clip keeps the first n lines of s.
-func clip(s string, n int) string {
+// clip keeps the first n lines of s, each at most w wide.
+func clip(s string, n, w int) string {
 	lines := strings.Split(s, "\n")
 	if len(lines) > n {
 		lines = lines[:max(0, n)]
+	}
+	for i, l := range lines {
+		lines[i] = fit(l, w)
 	}
 	return strings.Join(lines, "\n")
 }

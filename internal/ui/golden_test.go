@@ -1,0 +1,49 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"resiltop/internal/admin"
+)
+
+// TestGoldenViews pins the screen, as plain text, for the fixture at the
+// four widths and the screens reachable from the overview.
+func TestGoldenViews(t *testing.T) {
+	sw := func(string) (admin.Switch, error) { return &fakeSwitch{}, nil }
+	sizes := []struct{ w, h int }{{40, 12}, {80, 24}, {120, 40}, {200, 60}}
+	cases := []struct {
+		name string
+		opts Options
+		keys []string
+	}{
+		{name: "overview"},
+		{name: "detail", keys: []string{"enter"}},
+		{name: "detail-stale", keys: []string{"j", "j", "j", "enter"}},
+		{name: "events", keys: []string{"e"}},
+		{name: "help", keys: []string{"?"}},
+		{name: "readonly-paused", opts: Options{ReadOnly: true}, keys: []string{"space"}},
+		{name: "confirm", opts: Options{Switch: sw}, keys: []string{"j", "o"}},
+		{name: "filter-error", keys: []string{"/", "(", "p"}},
+		{name: "sorted-err", keys: []string{"s", "s", "s", "s", "t"}},
+	}
+	for _, c := range cases {
+		for _, sz := range sizes {
+			name := fmt.Sprintf("%s-%dx%d", c.name, sz.w, sz.h)
+			t.Run(name, func(t *testing.T) {
+				m := press(t, testModel(t, c.opts, sz.w, sz.h, fixture()), c.keys...)
+				got := screen(m)
+				if n := strings.Count(got, "\n") + 1; n != sz.h {
+					t.Errorf("view has %d lines, want %d", n, sz.h)
+				}
+				for i, line := range strings.Split(got, "\n") {
+					if w := lineWidth(line); w > sz.w {
+						t.Errorf("line %d is %d wide, more than %d: %q", i, w, sz.w, line)
+					}
+				}
+				golden(t, name, got)
+			})
+		}
+	}
+}
