@@ -1,12 +1,486 @@
 package model
 
 import (
+	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	dto "github.com/prometheus/client_model/go"
+	"gopkg.in/yaml.v3"
 )
+
+// ParseMappings reads the `profiles:` section of the --config file (node is
+// that section's value, a sequence, or a document holding it) into one
+// Profile per entry, mapping a team's own metric names and labels to
+// resiltop's signals; docs/MAPPINGS.md documents the fields. Errors name the
+// file, the line and the field: "resiltop.yaml:12: profiles[0].calls.outcome_label: required".
+func ParseMappings(file string, node *yaml.Node) ([]Profile, error) {
+	if node == nil || node.Kind == 0 {
+		return nil, nil
+	}
+	if node.Kind == yaml.DocumentNode && len(node.Content) == 1 {
+		node = node.Content[0]
+	}
+	if node.Kind == yaml.ScalarNode && node.Tag == "!!null" {
+		return nil, nil
+	}
+	mp := mapParser{file: file}
+	if node.Kind != yaml.SequenceNode {
+		return nil, mp.errf(node, "profiles", "must be a list of profile mappings")
+	}
+	var out []Profile
+	seen := map[string]bool{}
+	for _, p := range registered {
+		seen[p.Name()] = true
+	}
+	for i, n := range node.Content {
+		path := fmt.Sprintf("profiles[%d]", i)
+		prof, err := mp.profile(n, path)
+		if err != nil {
+			return nil, err
+		}
+		if seen[prof.name] {
+			return nil, mp.errf(n, path+".name", "%q is already a profile name", prof.name)
+		}
+		seen[prof.name] = true
+		out = append(out, prof)
+	}
+	return out, nil
+}
+
+// mappingProfile is one user mapping; it implements Profile.
+type mappingProfile struct {
+	name     string
+	depLabel string
+	calls    *mapCalls
+	latency  *mapLatency
+	breaker  *mapBreaker
+	scalars  []mapScalar
+}
+
+// mapCalls maps a calls counter whose outcome label values mean outcomes.
+type mapCalls struct {
+	metric, label string
+	outcomes      map[string]Outcome
+}
+
+// mapLatency is a latency histogram (or summary) and its unit.
+type mapLatency struct {
+	metric string
+	scale  float64
+}
+
+// mapBreaker is a breaker state gauge, one-hot by a label or numeric codes.
+type mapBreaker struct {
+	metric, label string
+	oneHot        map[string]BreakerState // label value -> state
+	codes         map[float64]BreakerState
+}
+
+// mapScalar is a counter or gauge summed per dependency into one field.
+type mapScalar struct {
+	metric string
+	field  func(*Observation) *float64
+}
+
+// Name implements Profile.
+func (m *mappingProfile) Name() string { return m.name }
+
+func (m *mappingProfile) metrics() []string {
+	var out []string
+	if m.calls != nil {
+		out = append(out, m.calls.metric)
+	}
+	if m.latency != nil {
+		out = append(out, m.latency.metric)
+	}
+	if m.breaker != nil {
+		out = append(out, m.breaker.metric)
+	}
+	for _, s := range m.scalars {
+		out = append(out, s.metric)
+	}
+	return out
+}
+
+// Detect implements Profile: a mapped family carries the dependency label.
+func (m *mappingProfile) Detect(p *Page) bool {
+	for _, name := range m.metrics() {
+		if f := p.Family(name); f != nil {
+			for _, s := range f.GetMetric() {
+				if convLabel(s, m.depLabel) != "" {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// Read implements Profile.
+func (m *mappingProfile) Read(p *Page) []Observation {
+	set := newConvSet(m.name)
+	each := func(metric string, fn func(f *dto.MetricFamily, s *dto.Metric, o *Observation)) {
+		f := p.Family(metric)
+		for _, s := range f.GetMetric() {
+			if dep := convLabel(s, m.depLabel); dep != "" {
+				fn(f, s, set.get(dep))
+			}
+		}
+	}
+	if c := m.calls; c != nil {
+		each(c.metric, func(f *dto.MetricFamily, s *dto.Metric, o *Observation) {
+			if out, ok := c.outcomes[convLabel(s, c.label)]; ok {
+				convAddCall(o, out, convValue(s))
+			}
+		})
+	}
+	if l := m.latency; l != nil {
+		each(l.metric, func(f *dto.MetricFamily, s *dto.Metric, o *Observation) {
+			switch f.GetType() {
+			case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
+				o.Latency = convMergeHistogram(o.Latency, convHistogram(s, l.scale))
+			case dto.MetricType_SUMMARY:
+				o.LatencyQuantiles = convQuantiles(o.LatencyQuantiles, s, l.scale)
+			}
+		})
+	}
+	if b := m.breaker; b != nil {
+		each(b.metric, func(f *dto.MetricFamily, s *dto.Metric, o *Observation) {
+			v := convValue(s)
+			var st BreakerState
+			if b.oneHot != nil {
+				if v == 1 {
+					st = b.oneHot[convLabel(s, b.label)]
+				}
+			} else {
+				st = b.codes[v]
+			}
+			if st != "" && r4jStatePriority[st] > r4jStatePriority[o.Breaker] {
+				o.Breaker = st
+			}
+		})
+	}
+	for _, sc := range m.scalars {
+		each(sc.metric, func(f *dto.MetricFamily, s *dto.Metric, o *Observation) {
+			convAdd(sc.field(o), convNonNeg(convValue(s)))
+		})
+	}
+	for _, o := range set.byDep {
+		if o.Latency != nil {
+			o.LatencyQuantiles = nil
+		}
+	}
+	return set.list()
+}
+
+// mapParser walks the YAML by hand rather than decoding into structs so
+// that every error can name the line and the field's full path.
+type mapParser struct{ file string }
+
+func (mp mapParser) errf(n *yaml.Node, path, format string, args ...any) error {
+	return fmt.Errorf("%s:%d: %s: %s", mp.file, n.Line, path, fmt.Sprintf(format, args...))
+}
+
+// fields returns a mapping's values by key, rejecting unknown and repeated keys.
+func (mp mapParser) fields(n *yaml.Node, path string, allowed ...string) (map[string]*yaml.Node, error) {
+	if n.Kind != yaml.MappingNode {
+		return nil, mp.errf(n, path, "must be a mapping")
+	}
+	out := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if !convContains(allowed, k.Value) {
+			return nil, mp.errf(k, path+"."+k.Value, "unknown field (known: %s)", strings.Join(allowed, ", "))
+		}
+		if _, dup := out[k.Value]; dup {
+			return nil, mp.errf(k, path+"."+k.Value, "given twice")
+		}
+		out[k.Value] = v
+	}
+	return out, nil
+}
+
+func convContains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// str reads a required non-empty scalar field of parent.
+func (mp mapParser) str(parent *yaml.Node, fs map[string]*yaml.Node, path, key string) (string, error) {
+	n, ok := fs[key]
+	if !ok {
+		return "", mp.errf(parent, path+"."+key, "required")
+	}
+	if n.Kind != yaml.ScalarNode || n.Value == "" {
+		return "", mp.errf(n, path+"."+key, "must be a non-empty string")
+	}
+	return n.Value, nil
+}
+
+// strs reads a scalar or a list of scalars.
+func (mp mapParser) strs(n *yaml.Node, path string) ([]string, error) {
+	if n.Kind == yaml.ScalarNode && n.Value != "" {
+		return []string{n.Value}, nil
+	}
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		return nil, mp.errf(n, path, "must be a value or a non-empty list of values")
+	}
+	var out []string
+	for i, c := range n.Content {
+		if c.Kind != yaml.ScalarNode {
+			return nil, mp.errf(c, fmt.Sprintf("%s[%d]", path, i), "must be a value")
+		}
+		out = append(out, c.Value)
+	}
+	return out, nil
+}
+
+// mapStates names the breaker states a mapping may use.
+var mapStates = map[string]BreakerState{
+	"closed": BreakerClosed, "open": BreakerOpen, "half_open": BreakerHalfOpen,
+	"forced_open": BreakerForcedOpen, "disabled": BreakerDisabled,
+}
+
+// mapScalarFields are the single-metric signals: section -> key -> field.
+var mapScalarFields = map[string]map[string]func(*Observation) *float64{
+	"": {
+		"retries":            func(o *Observation) *float64 { return &o.Retries },
+		"retries_exhausted":  func(o *Observation) *float64 { return &o.RetriesExhausted },
+		"retry_max_attempts": func(o *Observation) *float64 { return &o.RetryMaxAttempts },
+		"timeout_seconds":    func(o *Observation) *float64 { return &o.TimeoutSeconds },
+	},
+	"pool": {
+		"active":           func(o *Observation) *float64 { return &o.PoolActive },
+		"idle":             func(o *Observation) *float64 { return &o.PoolIdle },
+		"max":              func(o *Observation) *float64 { return &o.PoolMax },
+		"pending":          func(o *Observation) *float64 { return &o.PoolPending },
+		"acquire_timeouts": func(o *Observation) *float64 { return &o.PoolAcquireTimeouts },
+	},
+	"bulkhead": {
+		"in_flight": func(o *Observation) *float64 { return &o.BulkheadInFlight },
+		"max":       func(o *Observation) *float64 { return &o.BulkheadMax },
+	},
+	"pending": {
+		"count":              func(o *Observation) *float64 { return &o.PendingCount },
+		"oldest_age_seconds": func(o *Observation) *float64 { return &o.PendingOldestAge },
+		"created":            func(o *Observation) *float64 { return &o.PendingCreated },
+		"resolved":           func(o *Observation) *float64 { return &o.PendingResolved },
+	},
+}
+
+func convSortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// profile parses one entry of profiles:.
+func (mp mapParser) profile(n *yaml.Node, path string) (*mappingProfile, error) {
+	allowed := append([]string{"name", "dependency_label", "calls", "latency", "breaker", "pool", "bulkhead", "pending"}, convSortedKeys(mapScalarFields[""])...)
+	fs, err := mp.fields(n, path, allowed...)
+	if err != nil {
+		return nil, err
+	}
+	prof := &mappingProfile{}
+	if prof.name, err = mp.str(n, fs, path, "name"); err != nil {
+		return nil, err
+	}
+	if prof.depLabel, err = mp.str(n, fs, path, "dependency_label"); err != nil {
+		return nil, err
+	}
+	if c, ok := fs["calls"]; ok {
+		if prof.calls, err = mp.calls(c, path+".calls"); err != nil {
+			return nil, err
+		}
+	}
+	if l, ok := fs["latency"]; ok {
+		if prof.latency, err = mp.latency(l, path+".latency"); err != nil {
+			return nil, err
+		}
+	}
+	if b, ok := fs["breaker"]; ok {
+		if prof.breaker, err = mp.breaker(b, path+".breaker"); err != nil {
+			return nil, err
+		}
+	}
+	for _, section := range convSortedKeys(mapScalarFields) {
+		keys := mapScalarFields[section]
+		parent, pfs, ppath := n, fs, path
+		if section != "" {
+			sn, ok := fs[section]
+			if !ok {
+				continue
+			}
+			ppath = path + "." + section
+			if pfs, err = mp.fields(sn, ppath, convSortedKeys(keys)...); err != nil {
+				return nil, err
+			}
+			parent = sn
+		}
+		for _, k := range convSortedKeys(keys) {
+			if _, ok := pfs[k]; !ok {
+				continue
+			}
+			metric, err := mp.str(parent, pfs, ppath, k)
+			if err != nil {
+				return nil, err
+			}
+			prof.scalars = append(prof.scalars, mapScalar{metric: metric, field: keys[k]})
+		}
+	}
+	if len(prof.metrics()) == 0 {
+		return nil, mp.errf(n, path, "maps no signal: give at least one of calls, latency, breaker, retries, pool, bulkhead, pending")
+	}
+	return prof, nil
+}
+
+func (mp mapParser) calls(n *yaml.Node, path string) (*mapCalls, error) {
+	fs, err := mp.fields(n, path, "metric", "outcome_label", "outcomes")
+	if err != nil {
+		return nil, err
+	}
+	c := &mapCalls{outcomes: map[string]Outcome{}}
+	if c.metric, err = mp.str(n, fs, path, "metric"); err != nil {
+		return nil, err
+	}
+	if c.label, err = mp.str(n, fs, path, "outcome_label"); err != nil {
+		return nil, err
+	}
+	on, ok := fs["outcomes"]
+	if !ok {
+		return nil, mp.errf(n, path+".outcomes", "required")
+	}
+	known := make([]string, len(Outcomes))
+	for i, o := range Outcomes {
+		known[i] = string(o)
+	}
+	ofs, err := mp.fields(on, path+".outcomes", known...)
+	if err != nil {
+		return nil, err
+	}
+	if len(ofs) == 0 {
+		return nil, mp.errf(on, path+".outcomes", "map at least one outcome to label values")
+	}
+	for _, key := range convSortedKeys(ofs) {
+		vals, err := mp.strs(ofs[key], path+".outcomes."+key)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range vals {
+			if prev, dup := c.outcomes[v]; dup {
+				return nil, mp.errf(ofs[key], path+".outcomes."+key, "value %q is already mapped to %s", v, prev)
+			}
+			c.outcomes[v] = Outcome(key)
+		}
+	}
+	return c, nil
+}
+
+func (mp mapParser) latency(n *yaml.Node, path string) (*mapLatency, error) {
+	fs, err := mp.fields(n, path, "metric", "unit")
+	if err != nil {
+		return nil, err
+	}
+	l := &mapLatency{scale: 1}
+	if l.metric, err = mp.str(n, fs, path, "metric"); err != nil {
+		return nil, err
+	}
+	if u, ok := fs["unit"]; ok {
+		switch u.Value {
+		case "s", "seconds":
+		case "ms", "milliseconds":
+			l.scale = 0.001
+		default:
+			return nil, mp.errf(u, path+".unit", "must be s or ms, not %q", u.Value)
+		}
+	}
+	return l, nil
+}
+
+func (mp mapParser) breaker(n *yaml.Node, path string) (*mapBreaker, error) {
+	fs, err := mp.fields(n, path, "metric", "encoding", "label", "states", "codes")
+	if err != nil {
+		return nil, err
+	}
+	b := &mapBreaker{}
+	if b.metric, err = mp.str(n, fs, path, "metric"); err != nil {
+		return nil, err
+	}
+	enc, err := mp.str(n, fs, path, "encoding")
+	if err != nil {
+		return nil, err
+	}
+	switch enc {
+	case "one_hot":
+		if _, ok := fs["codes"]; ok {
+			return nil, mp.errf(fs["codes"], path+".codes", "only for encoding: codes")
+		}
+		if b.label, err = mp.str(n, fs, path, "label"); err != nil {
+			return nil, err
+		}
+		b.oneHot = map[string]BreakerState{}
+		sn, ok := fs["states"]
+		if !ok {
+			// Without states, the label values are resiltop's state names.
+			for name, st := range mapStates {
+				b.oneHot[name] = st
+			}
+			return b, nil
+		}
+		sfs, err := mp.fields(sn, path+".states", convSortedKeys(mapStates)...)
+		if err != nil {
+			return nil, err
+		}
+		for _, key := range convSortedKeys(sfs) {
+			vals, err := mp.strs(sfs[key], path+".states."+key)
+			if err != nil {
+				return nil, err
+			}
+			for _, v := range vals {
+				b.oneHot[v] = mapStates[key]
+			}
+		}
+	case "codes":
+		for _, k := range []string{"label", "states"} {
+			if x, ok := fs[k]; ok {
+				return nil, mp.errf(x, path+"."+k, "only for encoding: one_hot")
+			}
+		}
+		cn, ok := fs["codes"]
+		if !ok {
+			return nil, mp.errf(n, path+".codes", "required for encoding: codes (number: state)")
+		}
+		if cn.Kind != yaml.MappingNode || len(cn.Content) == 0 {
+			return nil, mp.errf(cn, path+".codes", "must map numbers to states")
+		}
+		b.codes = map[float64]BreakerState{}
+		for i := 0; i+1 < len(cn.Content); i += 2 {
+			k, v := cn.Content[i], cn.Content[i+1]
+			code, err := strconv.ParseFloat(k.Value, 64)
+			if err != nil || math.IsNaN(code) {
+				return nil, mp.errf(k, path+".codes."+k.Value, "must be a number")
+			}
+			st, ok := mapStates[v.Value]
+			if !ok {
+				return nil, mp.errf(v, path+".codes."+k.Value, "unknown state %q (known: %s)", v.Value, strings.Join(convSortedKeys(mapStates), ", "))
+			}
+			b.codes[code] = st
+		}
+	default:
+		return nil, mp.errf(fs["encoding"], path+".encoding", "must be one_hot or codes, not %q", enc)
+	}
+	return b, nil
+}
 
 // This file holds user mappings and the small readers every convention
 // profile of this package (resilience4j, spring, otel, envoy, mappings)

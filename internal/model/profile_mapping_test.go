@@ -16,6 +16,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	prommodel "github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
 )
 
 // convUpdate rewrites the expected observations of testdata/conventions.
@@ -275,4 +276,234 @@ func convEqual(got, want any) bool {
 		return slices.Equal(g, w)
 	}
 	return got == want
+}
+
+// convDocBlock returns the first fenced block of the given kind in a doc.
+func convDocBlock(t *testing.T, doc, kind string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(doc, "```"+kind+"\n")
+	if !ok {
+		t.Fatalf("no ```%s block", kind)
+	}
+	block, _, _ := strings.Cut(rest, "```")
+	return block
+}
+
+// TestMappingWorkedExample checks the example of docs/MAPPINGS.md exactly.
+func TestMappingWorkedExample(t *testing.T) {
+	b, err := os.ReadFile("../../docs/MAPPINGS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	var root yaml.Node
+	if err := yaml.Unmarshal([]byte(convDocBlock(t, doc, "yaml")), &root); err != nil {
+		t.Fatal(err)
+	}
+	profs, err := ParseMappings("resiltop.yaml", root.Content[0].Content[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(profs) != 1 || profs[0].Name() != "payclient" {
+		t.Fatalf("profiles: %+v", profs)
+	}
+	page := convMustParse(t, convDocBlock(t, doc, "text"))
+	if !profs[0].Detect(page) {
+		t.Fatal("not detected")
+	}
+	obs := profs[0].Read(page)
+	convCheckSane(t, obs)
+	if len(obs) != 2 {
+		t.Fatalf("want acquirer and fraud, got %+v", obs)
+	}
+	acq, fraud := obs[0], obs[1]
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"dependency", acq.Dependency, "acquirer"},
+		{"profile", acq.Profile, "payclient"},
+		{"breaker code 1", acq.Breaker, BreakerOpen},
+		{"success incl. declined", acq.Calls[OutcomeSuccess], 970.0},
+		{"failure", acq.Calls[OutcomeFailure], 40.0},
+		{"timeout", acq.Calls[OutcomeTimeout], 12.0},
+		{"short-circuited", acq.Calls[OutcomeShortCircuited], 30.0},
+		{"calls total", acq.Calls[OutcomeSuccess] + acq.Calls[OutcomeFailure] + acq.Calls[OutcomeTimeout] + acq.Calls[OutcomeShortCircuited], 1052.0},
+		{"retries", acq.Retries, 64.0},
+		{"ms bounds to s", acq.Latency.Bounds, []float64{0.05, 0.2, 1, math.Inf(1)}},
+		{"ms sum to s", acq.Latency.Sum, 150.0},
+		{"bulkhead", acq.BulkheadInFlight, 18.0},
+		{"bulkhead max", acq.BulkheadMax, 20.0},
+		{"pending", acq.PendingCount, 7.0},
+		{"fraud", fraud.Dependency, "fraud"},
+		{"fraud closed", fraud.Breaker, BreakerClosed},
+		{"fraud calls", fraud.Calls[OutcomeSuccess], 1000.0},
+		{"fraud no latency", fraud.Latency == nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !convEqual(tt.got, tt.want) {
+				t.Errorf("got %v, want %v", tt.got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseMappingsErrors(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"missing outcome label", `
+- name: x
+  dependency_label: dep
+  calls:
+    metric: m
+    outcomes: {success: ok}
+`, "resiltop.yaml:5: profiles[0].calls.outcome_label: required"},
+		{"missing name", `
+- dependency_label: dep
+  retries: r
+`, "resiltop.yaml:2: profiles[0].name: required"},
+		{"bad unit", `
+- name: x
+  dependency_label: dep
+  latency: {metric: l, unit: us}
+`, `resiltop.yaml:4: profiles[0].latency.unit: must be s or ms, not "us"`},
+		{"unknown field", `
+- name: x
+  dependency_label: dep
+  retrys: r
+`, "resiltop.yaml:4: profiles[0].retrys: unknown field"},
+		{"unknown outcome", `
+- name: x
+  dependency_label: dep
+  calls:
+    metric: m
+    outcome_label: o
+    outcomes:
+      succes: ok
+`, "resiltop.yaml:8: profiles[0].calls.outcomes.succes: unknown field"},
+		{"value mapped twice", `
+- name: x
+  dependency_label: dep
+  calls:
+    metric: m
+    outcome_label: o
+    outcomes: {success: ok, failure: [bad, ok]}
+`, `profiles[0].calls.outcomes.success: value "ok" is already mapped to failure`},
+		{"codes without codes", `
+- name: x
+  dependency_label: dep
+  breaker: {metric: b, encoding: codes}
+`, "resiltop.yaml:4: profiles[0].breaker.codes: required for encoding: codes"},
+		{"bad code state", `
+- name: x
+  dependency_label: dep
+  breaker:
+    metric: b
+    encoding: codes
+    codes: {0: shut}
+`, `resiltop.yaml:7: profiles[0].breaker.codes.0: unknown state "shut"`},
+		{"one_hot without label", `
+- name: x
+  dependency_label: dep
+  breaker: {metric: b, encoding: one_hot}
+`, "resiltop.yaml:4: profiles[0].breaker.label: required"},
+		{"bad encoding", `
+- name: x
+  dependency_label: dep
+  breaker: {metric: b, encoding: bits, label: s}
+`, `profiles[0].breaker.encoding: must be one_hot or codes, not "bits"`},
+		{"no signal", `
+- name: x
+  dependency_label: dep
+`, "resiltop.yaml:2: profiles[0]: maps no signal"},
+		{"built-in name", `
+- name: envoy
+  dependency_label: dep
+  retries: r
+`, `resiltop.yaml:2: profiles[0].name: "envoy" is already a profile name`},
+		{"duplicate names", `
+- {name: a, dependency_label: d, retries: r}
+- {name: a, dependency_label: d, retries: r}
+`, `resiltop.yaml:3: profiles[1].name: "a" is already a profile name`},
+		{"not a list", `name: x`, "resiltop.yaml:1: profiles: must be a list"},
+		{"pool not a mapping", `
+- name: x
+  dependency_label: dep
+  pool: p
+`, "resiltop.yaml:4: profiles[0].pool: must be a mapping"},
+		{"empty metric", `
+- name: x
+  dependency_label: dep
+  pool: {active: ""}
+`, "resiltop.yaml:4: profiles[0].pool.active: must be a non-empty string"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var root yaml.Node
+			if err := yaml.Unmarshal([]byte(tt.yaml), &root); err != nil {
+				t.Fatal(err)
+			}
+			_, err := ParseMappings("resiltop.yaml", &root)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseMappingsEmpty(t *testing.T) {
+	for _, src := range []string{"", "~", "[]"} {
+		var root yaml.Node
+		if err := yaml.Unmarshal([]byte(src), &root); err != nil {
+			t.Fatal(err)
+		}
+		profs, err := ParseMappings("c.yaml", &root)
+		if err != nil || len(profs) != 0 {
+			t.Errorf("%q: got %v, %v", src, profs, err)
+		}
+	}
+	if profs, err := ParseMappings("c.yaml", nil); err != nil || profs != nil {
+		t.Errorf("nil node: %v, %v", profs, err)
+	}
+}
+
+func TestMappingGolden(t *testing.T) {
+	var root yaml.Node
+	if err := yaml.Unmarshal([]byte(convSeedText(t, "mapping/one_hot.yaml")), &root); err != nil {
+		t.Fatal(err)
+	}
+	profs, err := ParseMappings("one_hot.yaml", &root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	convGolden(t, "mapping", profs[0])
+}
+
+// FuzzParseMappings feeds arbitrary YAML: an error or profiles, never a panic.
+func FuzzParseMappings(f *testing.F) {
+	for _, s := range []string{
+		"- {name: a, dependency_label: d, retries: r}",
+		"- name: x\n  dependency_label: d\n  breaker: {metric: b, encoding: codes, codes: {0: closed, 1: open}}",
+		"- name: x\n  dependency_label: d\n  calls: {metric: m, outcome_label: o, outcomes: {success: [a, b]}}",
+		"profiles: 3", "- [1, 2]", "- {name: [x]}",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		var root yaml.Node
+		if yaml.Unmarshal([]byte(src), &root) != nil {
+			return
+		}
+		profs, err := ParseMappings("f.yaml", &root)
+		if err != nil && !strings.HasPrefix(err.Error(), "f.yaml:") {
+			t.Errorf("error without file and line: %v", err)
+		}
+		page := convMustParse(t, "# TYPE r counter\nr{d=\"x\"} -1\n# TYPE b gauge\nb{d=\"x\"} 1\n")
+		for _, p := range profs {
+			p.Detect(page)
+			convCheckSane(t, p.Read(page))
+		}
+	})
 }
