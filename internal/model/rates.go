@@ -25,9 +25,11 @@ func inWindow(ss []sample, from, to time.Time) []sample {
 	return ss[i:j]
 }
 
-// increase sums the increases of one counter field over consecutive samples
-// that both carry it, and returns the time between the first and the last
-// sample carrying it. ok is false with fewer than two such samples.
+// increase sums the increases of one counter field over the samples that
+// carry it, each against the previous one that did (a scrape that lacked
+// the series does not split the range, as in Prometheus's rate), and
+// returns the time between the first and the last of them. ok is false
+// with fewer than two such samples.
 func increase(ss []sample, f int) (inc, span float64, ok bool) {
 	first, last := -1, -1
 	for i := range ss {
@@ -35,8 +37,8 @@ func increase(ss []sample, f int) (inc, span float64, ok bool) {
 		if math.IsNaN(v) {
 			continue
 		}
-		if last >= 0 && !math.IsNaN(ss[i-1].v[f]) {
-			inc += counterDelta(ss[i-1].v[f], v)
+		if last >= 0 {
+			inc += counterDelta(ss[last].v[f], v)
 		}
 		if first < 0 {
 			first = i
@@ -108,6 +110,9 @@ func ratesOf(ss []sample) windowRates {
 	}
 	w.calls = all / span
 	if all > 0 {
+		// An outcome series a page never carried has counted nothing (a
+		// client creates it on first use), so only success seen is ratio 0.
+		w.errorRatio = 0
 		if bad, _, ok := callTotals(ss, nonSuccess); ok {
 			w.errorRatio = bad / all
 		}

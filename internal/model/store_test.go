@@ -256,3 +256,35 @@ func TestStoreRates(t *testing.T) {
 		})
 	}
 }
+
+func TestConcurrentIngestAndSnapshot(t *testing.T) {
+	s := NewStore(StoreOptions{})
+	pages := make([]*Page, 20)
+	for i := range pages {
+		pages[i] = parsePage(t, page(pg{dep: "pg", success: float64(i * 10), buckets: []float64{float64(i), float64(i), float64(i), float64(i)}}))
+	}
+	done := make(chan struct{})
+	for g := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range pages {
+				// Pages are shared between targets: Ingest must not modify them.
+				s.Ingest(Scrape{Target: fmt.Sprintf("t%d", g), Time: at(float64(i)), Page: pages[i]})
+			}
+		}()
+	}
+	for i := range 20 {
+		snap := s.Snapshot(at(float64(i)), time.Minute)
+		for _, d := range snap.Dependencies {
+			if d.CallsPerSecond.Known() && !near(d.CallsPerSecond, 10) {
+				t.Errorf("calls/s = %v", d.CallsPerSecond)
+			}
+		}
+	}
+	for range 4 {
+		<-done
+	}
+	if n := len(s.Snapshot(at(19), time.Minute).Dependencies); n != 4 {
+		t.Errorf("%d dependencies, want 4", n)
+	}
+}
