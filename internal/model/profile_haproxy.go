@@ -46,9 +46,10 @@ import (
 //     no histogram, so quantiles stay unknown and LatencyMean is the total
 //     time (queue + connect + response: what the caller waits), falling back
 //     to the response time. During an outage the averages freeze.
-//   - transitions: check_up_down_total counts a backend's UP→DOWN changes;
-//     every such change but the current one was followed by DOWN→UP, so the
-//     state changes are 2×down − 1 while the backend is open, 2×down otherwise.
+//   - transitions: check_up_down_total counts a backend's UP→DOWN changes
+//     (maintenance included, as HAProxy 2.6 was seen to do); every such
+//     change but the current one was followed by DOWN→UP, so the state
+//     changes are 2×down − 1 while the backend is down, 2×down otherwise.
 //
 // Counts and gauges fall back to the sum over the backend's servers when the
 // page was scraped with ?scope=server; averages do not add up, so they don't.
@@ -275,7 +276,7 @@ func (b *haproxyBackend) fill(o *Observation) {
 	o.Breaker = b.breaker()
 	if !math.IsNaN(b.downChanges) && b.hasBackend {
 		o.Transitions = 2 * b.downChanges
-		if o.Breaker == BreakerOpen && b.downChanges > 0 {
+		if (o.Breaker == BreakerOpen || o.Breaker == BreakerForcedOpen) && b.downChanges > 0 {
 			o.Transitions--
 		}
 	}

@@ -68,6 +68,8 @@ func TestHAProxySignals(t *testing.T) {
 	l := read("legacy_numeric_status.prom")
 	s := read("scope_backend_tcp.prom")
 	r := read("real_2.6_checks_down.prom")
+	q := read("real_2.6_slow_queue.prom")
+	f := read("real_2.6_forced_open.prom")
 	_, frontend := h["egress"]
 	tests := []struct {
 		name      string
@@ -92,7 +94,7 @@ func TestHAProxySignals(t *testing.T) {
 		{"mean is total time", h["pg"].LatencyMean, 0.45},
 		{"no histogram", h["pg"].Latency == nil, true},
 		{"transitions while open", h["mail"].Transitions, 5.0},
-		{"transitions after a forced open", h["stock"].Transitions, 2.0},
+		{"transitions while forced open", h["stock"].Transitions, 1.0},
 		{"transitions never down", h["pg"].Transitions, 0.0},
 
 		{"legacy backend 1 is UP", l["api"].Breaker, BreakerClosed},
@@ -112,6 +114,12 @@ func TestHAProxySignals(t *testing.T) {
 		{"real capture: 503s fail", r["pg"].Calls[OutcomeFailure], 20.0},
 		{"real capture: maxconn 4 × 2", r["pg"].PoolMax, 8.0},
 		{"real capture: one backend", len(r), 1},
+		{"real slow: queue behind maxconn", q["mail"].PoolPending, 10.0},
+		{"real slow: still up", q["mail"].Breaker, BreakerClosed},
+		{"real slow: maxconn 2", q["mail"].PoolMax, 2.0},
+		{"real forced: servers in MAINT", f["mail"].Breaker, BreakerForcedOpen},
+		{"real forced: down, up, down", f["mail"].Transitions, 3.0},
+		{"real forced: retries during the outage", f["mail"].Retries, 632.0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
