@@ -225,12 +225,9 @@ func (m *merger) add(f *dto.MetricFamily) {
 func (m *merger) signature(labels []*dto.LabelPair) uint64 {
 	var sum uint64
 	for _, l := range labels {
-		var h maphash.Hash
-		h.SetSeed(m.seed)
-		h.WriteString(l.GetName())
-		h.WriteByte(0xff)
-		h.WriteString(l.GetValue())
-		sum += h.Sum64()
+		// Multiplying the value's hash by an odd constant binds it to its
+		// name, so {a="x",b="y"} and {a="y",b="x"} differ.
+		sum += maphash.String(m.seed, l.GetName()) ^ maphash.String(m.seed, l.GetValue())*0x9e3779b97f4a7c15
 	}
 	return sum
 }
