@@ -2,6 +2,7 @@ package scrape
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/pem"
@@ -63,21 +64,28 @@ func waitForClient(r *http.Request) {
 }
 
 func TestScrapeFaults(t *testing.T) {
-	const timeout = 300 * time.Millisecond
+	// Cases that must time out use a short timeout; the rest a long one, so a
+	// busy machine cannot turn them into timeouts.
+	const short, long = 300 * time.Millisecond, 10 * time.Second
+	var big bytes.Buffer
+	for i := range 100_000 {
+		fmt.Fprintf(&big, "resilience_calls_total{dependency=\"d%d\",outcome=\"success\"} %d\n", i, i)
+	}
 	tests := []struct {
 		name    string
 		handler http.HandlerFunc // nil: a closed port
 		scheme  string           // "https" to speak TLS to a plain server
 		max     int              // the target's series cap; 0 for the default
+		timeout time.Duration    // long when zero
 		kind    Kind
 		msg     string
 		status  int
 	}{
 		{name: "refuses", kind: KindRefused, msg: "connection refused"},
-		{name: "hangs", kind: KindTimeout, msg: "timeout after 300ms", handler: func(w http.ResponseWriter, r *http.Request) {
+		{name: "hangs", timeout: short, kind: KindTimeout, msg: "timeout after 300ms", handler: func(w http.ResponseWriter, r *http.Request) {
 			waitForClient(r)
 		}},
-		{name: "drips one byte a second", kind: KindTimeout, msg: "timeout after 300ms", handler: func(w http.ResponseWriter, r *http.Request) {
+		{name: "drips one byte a second", timeout: short, kind: KindTimeout, msg: "timeout after 300ms", handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", textCT)
 			for _, b := range []byte(goodPage) {
 				if _, err := w.Write([]byte{b}); err != nil {
@@ -113,9 +121,7 @@ func TestScrapeFaults(t *testing.T) {
 		}},
 		{name: "100k series over a 50k cap", max: 50_000, kind: KindTooManySeries, msg: "more than 50000 series", handler: func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", textCT)
-			for i := range 100_000 {
-				fmt.Fprintf(w, "resilience_calls_total{dependency=\"d%d\",outcome=\"success\"} %d\n", i, i)
-			}
+			_, _ = w.Write(big.Bytes())
 		}},
 		{name: "TLS to a plain server", scheme: "https", kind: KindTLS, msg: "plain HTTP", handler: func(w http.ResponseWriter, _ *http.Request) {
 			fmt.Fprint(w, goodPage)
@@ -131,9 +137,10 @@ func TestScrapeFaults(t *testing.T) {
 			if tc.scheme != "" {
 				scheme = tc.scheme
 			}
+			timeout := cmp.Or(tc.timeout, long)
 			start := time.Now()
 			res := scrapeOnce(t, Target{URL: scheme + "://" + addr + "/metrics", Timeout: timeout, MaxSeries: tc.max})
-			if took := time.Since(start); took > 5*time.Second {
+			if took := time.Since(start); took > timeout+5*time.Second {
 				t.Errorf("took %v with a %v timeout", took, timeout)
 			}
 			var se *Error
