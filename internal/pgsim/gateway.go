@@ -258,10 +258,10 @@ func (g *gateway) disrupt(w http.ResponseWriter, r *http.Request, dep string, on
 		return true
 	case Flaky:
 		switch x := g.rnd.Float64(); {
-		case x < 0.4:
+		case x < 0.5:
 			writeError(w, http.StatusBadGateway, dep+" is flaky")
 			return true
-		case x < 0.5:
+		case x < 0.6:
 			resetConn(w)
 			return true
 		}

@@ -165,3 +165,5 @@ func fastTiming() Timing {
 		BreakerOpen: time.Second,
 	}
 }
+
+func t0ctx() context.Context { return context.Background() }

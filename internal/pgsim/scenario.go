@@ -13,7 +13,7 @@ const (
 	Steady       = "steady"        // the dependency's defaults
 	Slow         = "slow"          // latency 2–6 s, past the 3 s read timeout half the time
 	Outage       = "outage"        // every request fails fast: 503 or a reset connection
-	Flaky        = "flaky"         // 40% 5xx and 10% reset connections before the defaults apply
+	Flaky        = "flaky"         // 50% 502s and 10% reset connections before the defaults apply
 	Blackhole    = "blackhole"     // accepts and never answers until the scenario changes
 	CallbackLoss = "callback-loss" // half the payment callbacks are never sent (pg only; steady elsewhere)
 )
