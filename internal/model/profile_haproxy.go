@@ -102,8 +102,15 @@ var haproxyServerCodes = map[float64]string{0: "DOWN", 1: "UP", 2: "MAINT", 3: "
 // Read implements Profile.
 func (haproxy) Read(p *Page) []Observation {
 	backends := map[string]*haproxyBackend{}
+	// Samples of one backend come in runs, so the last lookup is reused.
+	var lastRaw string
+	var last *haproxyBackend
 	get := func(m *dto.Metric) *haproxyBackend {
-		name := cleanName(convLabel(m, "proxy"))
+		raw := convLabel(m, "proxy")
+		if last != nil && raw == lastRaw {
+			return last
+		}
+		name := cleanName(raw)
 		if name == "" {
 			return nil
 		}
@@ -112,6 +119,7 @@ func (haproxy) Read(p *Page) []Observation {
 			b = newHAProxyBackend()
 			backends[name] = b
 		}
+		lastRaw, last = raw, b
 		return b
 	}
 	for _, f := range p.Families {

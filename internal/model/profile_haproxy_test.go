@@ -2,6 +2,7 @@ package model
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -195,4 +196,65 @@ func FuzzHAProxyProfile(f *testing.F) {
 		seeds = append(seeds, string(b))
 	}
 	convFuzzProfile(f, haproxy{}, seeds...)
+}
+
+// haproxyBigPage writes an exporter page of backends × servers in HAProxy
+// 2.6's shape (the families the profile reads plus ones it skips).
+func haproxyBigPage(backends, servers int) string {
+	var b strings.Builder
+	for _, fam := range []string{"current_queue", "current_sessions", "retry_warnings_total", "redispatch_warnings_total", "sessions_total", "bytes_in_total", "check_up_down_total", "total_time_average_seconds"} {
+		typ := "gauge"
+		if strings.HasSuffix(fam, "_total") {
+			typ = "counter"
+		}
+		fmt.Fprintf(&b, "# TYPE haproxy_backend_%s %s\n", fam, typ)
+		for i := range backends {
+			fmt.Fprintf(&b, "haproxy_backend_%s{proxy=\"be%d\"} %d\n", fam, i, i)
+		}
+	}
+	b.WriteString("# TYPE haproxy_backend_status gauge\n")
+	for i := range backends {
+		fmt.Fprintf(&b, "haproxy_backend_status{proxy=\"be%d\",state=\"DOWN\"} 0\nhaproxy_backend_status{proxy=\"be%d\",state=\"UP\"} 1\n", i, i)
+	}
+	b.WriteString("# TYPE haproxy_backend_http_responses_total counter\n")
+	for i := range backends {
+		for _, c := range []string{"1xx", "2xx", "3xx", "4xx", "5xx", "other"} {
+			fmt.Fprintf(&b, "haproxy_backend_http_responses_total{proxy=\"be%d\",code=\"%s\"} %d\n", i, c, i)
+		}
+	}
+	for _, fam := range []string{"current_sessions", "limit_sessions", "current_queue", "bytes_out_total"} {
+		fmt.Fprintf(&b, "# TYPE haproxy_server_%s gauge\n", fam)
+		for i := range backends {
+			for s := range servers {
+				fmt.Fprintf(&b, "haproxy_server_%s{proxy=\"be%d\",server=\"s%d\"} 4\n", fam, i, s)
+			}
+		}
+	}
+	b.WriteString("# TYPE haproxy_server_status gauge\n")
+	for i := range backends {
+		for s := range servers {
+			for _, st := range []string{"DOWN", "UP", "MAINT", "DRAIN", "NOLB"} {
+				v := 0
+				if st == "UP" {
+					v = 1
+				}
+				fmt.Fprintf(&b, "haproxy_server_status{proxy=\"be%d\",server=\"s%d\",state=\"%s\"} %d\n", i, s, st, v)
+			}
+		}
+	}
+	return b.String()
+}
+
+// BenchmarkHAProxyRead measures Read on 200 backends × 5 servers (about
+// 10k samples); the native profile on the scrape test's 10k page is the
+// baseline to compare with.
+func BenchmarkHAProxyRead(b *testing.B) {
+	p := convMustParse(b, haproxyBigPage(200, 5))
+	b.ReportMetric(float64(p.Series()), "series")
+	b.ResetTimer()
+	for b.Loop() {
+		if obs := (haproxy{}).Read(p); len(obs) != 200 {
+			b.Fatalf("%d observations", len(obs))
+		}
+	}
 }
