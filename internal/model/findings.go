@@ -243,9 +243,30 @@ func severityRank(s Severity) int {
 
 // kindRank orders kinds within a severity: a target down explains every
 // other finding of it, then the breaker, then what leads to it.
-var kindRank = map[FindingKind]int{
-	TargetDown: 0, BreakerOpenKind: 1, PoolExhausted: 2, RetryStorm: 3, TimeoutsRising: 4,
-	TailNearTimeout: 5, BulkheadSaturated: 6, BacklogGrowing: 7, BacklogStale: 8, BreakerFlapping: 9,
+func kindRank(k FindingKind) int {
+	switch k {
+	case TargetDown:
+		return 0
+	case BreakerOpenKind:
+		return 1
+	case PoolExhausted:
+		return 2
+	case RetryStorm:
+		return 3
+	case TimeoutsRising:
+		return 4
+	case TailNearTimeout:
+		return 5
+	case BulkheadSaturated:
+		return 6
+	case BacklogGrowing:
+		return 7
+	case BacklogStale:
+		return 8
+	case BreakerFlapping:
+		return 9
+	}
+	return 10
 }
 
 // sortFindings orders findings worst first, then stably by kind and name.
@@ -254,7 +275,7 @@ func sortFindings(fs []Finding) {
 		if d := severityRank(a.Severity) - severityRank(b.Severity); d != 0 {
 			return d
 		}
-		if d := kindRank[a.Kind] - kindRank[b.Kind]; d != 0 {
+		if d := kindRank(a.Kind) - kindRank(b.Kind); d != 0 {
 			return d
 		}
 		if d := cmpString(a.Target, b.Target); d != 0 {

@@ -511,11 +511,19 @@ func (s *Store) dependency(ts *targetState, d *depState, now time.Time, window t
 	}
 	if len(ws) > 1 {
 		dep.History = make([]Point, 0, len(ws)-1)
+		// One backing array for every step's bucket rates: one allocation
+		// per dependency instead of one per step.
+		rates := make([]float64, (len(ws)-1)*len(last.bounds))
 		for i := 1; i < len(ws); i++ {
-			dep.History = append(dep.History, pointOf(&ws[i-1], &ws[i], last.bounds, scratch))
+			buf := rates[(i-1)*len(last.bounds) : i*len(last.bounds) : i*len(last.bounds)]
+			dep.History = append(dep.History, pointOf(&ws[i-1], &ws[i], last.bounds, buf, scratch))
 		}
 	}
-	dep.Findings = findingsOf(&dep, all, ws, w, s.opts.Thresholds)
+	// A stale dependency's conditions are not current; a target down says
+	// why (below), a vanished dependency's Stale flag does.
+	if !dep.Stale {
+		dep.Findings = findingsOf(&dep, all, ws, w, s.opts.Thresholds)
+	}
 	return dep, true
 }
 
@@ -543,8 +551,9 @@ func breakerSince(all []sample) time.Time {
 	return time.Time{}
 }
 
-// pointOf derives one history step from two consecutive samples.
-func pointOf(a, b *sample, bounds []float64, scratch *[]Bucket) Point {
+// pointOf derives one history step from two consecutive samples; buckets
+// (len(bounds)) receives the step's per-bucket rates.
+func pointOf(a, b *sample, bounds, buckets []float64, scratch *[]Bucket) Point {
 	dt := b.t.Sub(a.t).Seconds()
 	p := Point{
 		Time: b.t, CallsPerSecond: Unknown(), ErrorRatio: Unknown(),
@@ -586,17 +595,17 @@ func pointOf(a, b *sample, bounds []float64, scratch *[]Bucket) Point {
 		p.RetriesPerSecond = Value(d / dt)
 	}
 	if bounds != nil && sameBounds(a.bounds, bounds) && sameBounds(b.bounds, bounds) {
-		inc := make([]float64, len(bounds))
-		for k := range inc {
-			inc[k] = counterDelta(a.counts[k], b.counts[k])
+		// buckets holds the cumulative increases first, then the rates.
+		for k := range buckets {
+			buckets[k] = counterDelta(a.counts[k], b.counts[k])
 		}
-		p.Latency = quantilesOf(bounds, inc, scratch)
-		p.Buckets = make([]float64, len(bounds))
+		p.Latency = quantilesOf(bounds, buckets, scratch)
 		prev := 0.0
-		for k, c := range inc {
-			p.Buckets[k] = max(0, c-prev) / dt
+		for k, c := range buckets {
+			buckets[k] = max(0, c-prev) / dt
 			prev = max(prev, c)
 		}
+		p.Buckets = buckets
 	}
 	return p
 }

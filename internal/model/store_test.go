@@ -288,3 +288,48 @@ func TestConcurrentIngestAndSnapshot(t *testing.T) {
 		t.Errorf("%d dependencies, want 4", n)
 	}
 }
+
+func TestSummaryFallbackAndMean(t *testing.T) {
+	tests := []struct {
+		name string
+		obs  func(o *Observation)
+		want Quantiles
+	}{
+		{"summary quantiles when there is no histogram", func(o *Observation) {
+			o.LatencyQuantiles = map[float64]float64{0.5: 0.1, 0.99: 0.7}
+		}, Quantiles{P50: 0.1, P90: Unknown(), P99: 0.7, P999: Unknown()}},
+		{"a mean is never a quantile", func(o *Observation) {
+			o.LatencyMean = 0.3
+		}, unknownQuantiles()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := fakeProfile{name: "fake", obs: func() []Observation {
+				o := NewObservation("pg", "fake")
+				tt.obs(&o)
+				return []Observation{o}
+			}}
+			s := NewStore(StoreOptions{Force: []string{"fake"}, Extra: []Profile{p}})
+			s.Ingest(Scrape{Target: "t", Time: at(0), Page: NewPage(nil)})
+			s.Ingest(Scrape{Target: "t", Time: at(1), Page: NewPage(nil)})
+			got := dep(t, s.Snapshot(at(1), time.Minute), "pg").Latency
+			for i, pair := range [][2]Value{{got.P50, tt.want.P50}, {got.P90, tt.want.P90}, {got.P99, tt.want.P99}, {got.P999, tt.want.P999}} {
+				if !near(pair[0], float64(pair[1])) {
+					t.Errorf("level %v = %v, want %v", quantileLevels[i], pair[0], pair[1])
+				}
+			}
+		})
+	}
+}
+
+func TestProfilePanicCostsOneTarget(t *testing.T) {
+	bad := fakeProfile{name: "bad", obs: func() []Observation { panic("boom") }}
+	s := NewStore(StoreOptions{ForceByTarget: map[string][]string{"bad": {"bad"}, "good": {"resiltop"}}, Extra: []Profile{bad}})
+	p := parsePage(t, page(pg{dep: "pg"}))
+	s.Ingest(Scrape{Target: "bad", Time: at(0), Page: p})
+	s.Ingest(Scrape{Target: "good", Time: at(0), Page: p})
+	snap := s.Snapshot(at(0), time.Minute)
+	if len(snap.Targets) != 2 || snap.Targets[0].Up || !strings.Contains(snap.Targets[0].Err, "boom") || !snap.Targets[1].Up {
+		t.Errorf("targets = %+v", snap.Targets)
+	}
+}
