@@ -3,6 +3,8 @@ package admin
 import (
 	"errors"
 	"testing"
+
+	"resiltop/internal/model"
 )
 
 func TestResolverFor(t *testing.T) {
@@ -66,5 +68,19 @@ func TestResolverFor(t *testing.T) {
 				t.Errorf("switch = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestResolverProfileNames keeps the names For matches in step with the
+// model's profiles, which the CLI passes in.
+func TestResolverProfileNames(t *testing.T) {
+	names := map[string]bool{}
+	for _, p := range model.Profiles() {
+		names[p.Name()] = true
+	}
+	for _, n := range []string{ProfileEnvoy, ProfileHAProxy} {
+		if !names[n] {
+			t.Errorf("no model profile named %q", n)
+		}
 	}
 }
