@@ -1,0 +1,189 @@
+package pgsim
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+)
+
+var update = flag.Bool("update", false, "regenerate testdata/pgsim/<scenario>.prom from real runs")
+
+// conventionFamilies are the resiltop convention's families and the labels
+// each sample carries besides dependency.
+var conventionFamilies = []struct {
+	name   string
+	typ    dto.MetricType
+	labels []string
+}{
+	{"resilience_circuit_breaker_state", dto.MetricType_GAUGE, []string{"state"}},
+	{"resilience_circuit_breaker_transitions_total", dto.MetricType_COUNTER, []string{"from", "to"}},
+	{"resilience_circuit_breaker_last_transition_timestamp_seconds", dto.MetricType_GAUGE, nil},
+	{"resilience_calls_total", dto.MetricType_COUNTER, []string{"outcome"}},
+	{"resilience_attempt_duration_seconds", dto.MetricType_HISTOGRAM, nil},
+	{"resilience_retries_total", dto.MetricType_COUNTER, nil},
+	{"resilience_retries_exhausted_total", dto.MetricType_COUNTER, nil},
+	{"resilience_timeout_seconds", dto.MetricType_GAUGE, nil},
+	{"resilience_retry_max_attempts", dto.MetricType_GAUGE, nil},
+	{"resilience_bulkhead_in_flight", dto.MetricType_GAUGE, nil},
+	{"resilience_bulkhead_max_concurrent", dto.MetricType_GAUGE, nil},
+	{"resilience_pool_connections", dto.MetricType_GAUGE, []string{"state"}},
+	{"resilience_pool_max_connections", dto.MetricType_GAUGE, nil},
+	{"resilience_pool_pending_acquires", dto.MetricType_GAUGE, nil},
+	{"resilience_pool_acquire_timeouts_total", dto.MetricType_COUNTER, nil},
+	{"resilience_pending_operations", dto.MetricType_GAUGE, nil},
+	{"resilience_pending_oldest_age_seconds", dto.MetricType_GAUGE, nil},
+	{"resilience_pending_created_total", dto.MetricType_COUNTER, nil},
+	{"resilience_pending_resolved_total", dto.MetricType_COUNTER, []string{"outcome"}},
+}
+
+// checkConvention asserts that a page carries the whole convention for all
+// three dependencies, with one-hot breaker states and histograms that reach
+// past the timeout.
+func checkConvention(t *testing.T, fams map[string]*dto.MetricFamily) {
+	t.Helper()
+	for _, want := range conventionFamilies {
+		f := fams[want.name]
+		if f == nil {
+			t.Errorf("family %s missing", want.name)
+			continue
+		}
+		if f.GetType() != want.typ {
+			t.Errorf("%s has type %v, want %v", want.name, f.GetType(), want.typ)
+		}
+		seen := map[string]bool{}
+		for _, m := range f.Metric {
+			names := map[string]bool{}
+			for _, lp := range m.Label {
+				names[lp.GetName()] = true
+				if lp.GetName() == "dependency" {
+					seen[lp.GetValue()] = true
+				}
+			}
+			for _, l := range append([]string{"dependency"}, want.labels...) {
+				if !names[l] {
+					t.Errorf("%s sample without label %s", want.name, l)
+				}
+			}
+		}
+		for _, d := range Dependencies() {
+			if !seen[d] {
+				t.Errorf("%s has no series for dependency %s", want.name, d)
+			}
+		}
+	}
+	for _, d := range Dependencies() {
+		if sum := value(fams, "resilience_circuit_breaker_state", "dependency", d); sum != 1 {
+			t.Errorf("%s breaker state gauges sum to %v, want one-hot", d, sum)
+		}
+		for _, o := range callOutcomes {
+			if !hasSeries(fams["resilience_calls_total"], "dependency", d, "outcome", o) {
+				t.Errorf("calls_total{%s,%s} not exported from the start", d, o)
+			}
+		}
+		timeout := value(fams, "resilience_timeout_seconds", "dependency", d)
+		for _, m := range fams["resilience_attempt_duration_seconds"].GetMetric() {
+			if !hasLabels(m, "dependency", d) {
+				continue
+			}
+			b := m.GetHistogram().GetBucket()
+			if len(b) == 0 || b[len(b)-1].GetUpperBound() <= timeout {
+				t.Errorf("%s histogram buckets stop at or below the timeout %vs", d, timeout)
+			}
+		}
+	}
+	if !hasSeries(fams["pgsim_orders_total"], "status", orderRejected) {
+		t.Errorf("pgsim_orders_total{status} missing")
+	}
+}
+
+func hasSeries(f *dto.MetricFamily, labels ...string) bool {
+	for _, m := range f.GetMetric() {
+		if hasLabels(m, labels...) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestMetricsFollowTheConvention(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, Config{RPS: 20, Timing: fastTiming()})
+	checkConvention(t, scrape(t, s.MetricsURL)) // known zeros from the start
+	time.Sleep(2 * time.Second)
+	fams := scrape(t, s.MetricsURL)
+	checkConvention(t, fams)
+	if v := value(fams, "resilience_timeout_seconds", "dependency", DepPG); v != 3 {
+		t.Errorf("pg timeout gauge %v, want 3", v)
+	}
+	if v := value(fams, "resilience_calls_total", "dependency", DepPG, "outcome", outcomeSuccess); v == 0 {
+		t.Errorf("no successful pg calls after 2 s at 20 rps")
+	}
+	gw := scrape(t, s.GatewayMetricsURL)
+	if gw["pgsim_duplicate_charges_total"] == nil {
+		t.Errorf("gateway does not export pgsim_duplicate_charges_total")
+	}
+}
+
+// TestCapturedPages checks testdata/pgsim/<scenario>.prom, one per
+// scenario, and regenerates them from real runs with -update:
+//
+//	go test ./internal/pgsim -run TestCapturedPages -update
+func TestCapturedPages(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join("..", "..", "testdata", "pgsim")
+	for _, scen := range ScenarioNames() {
+		t.Run(scen, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(dir, scen+".prom")
+			if *update {
+				capturePage(t, scen, path)
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (regenerate with -update)", err)
+			}
+			if !strings.HasPrefix(string(data), "# ") {
+				t.Errorf("%s does not start with a # comment saying what it is", path)
+			}
+			fams := parsePage(t, data)
+			checkConvention(t, fams)
+			if calls := value(fams, "resilience_calls_total", "dependency", DepPG); calls == 0 {
+				t.Errorf("%s: no pg calls captured", path)
+			}
+		})
+	}
+}
+
+// capturePage runs pgsim for 15 s with pg under scen (after 5 s of steady,
+// so the page shows the switch) and writes the order service's page.
+func capturePage(t *testing.T, scen, path string) {
+	s := startSim(t, Config{RPS: 20, Seed: 42, Logf: func(string, ...any) {}})
+	time.Sleep(5 * time.Second)
+	if err := s.SetScenario(DepPG, scen); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Second)
+	resp, err := testClient.Get(s.MetricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := fmt.Sprintf("# pgsim order service /metrics (resiltop convention), captured from a real run:\n"+
+		"# 20 orders/s, pg steady for 5 s then %s for 10 s; mail and stock steady.\n"+
+		"# Regenerate: go test ./internal/pgsim -run TestCapturedPages -update\n", scen)
+	if err := os.WriteFile(path, append([]byte(header), body...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
