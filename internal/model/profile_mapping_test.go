@@ -507,3 +507,33 @@ func FuzzParseMappings(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkConventionRead measures each profile's Read on its test pages
+// repeated for 500 dependencies (parsing excluded: it is the scraper's).
+func BenchmarkConventionRead(b *testing.B) {
+	for _, tc := range []struct {
+		prof       Profile
+		page, name string
+	}{
+		{resilience4j{}, "resilience4j/spring_boot3.prom", `name="pg"`},
+		{spring{}, "spring/boot3_histogram.prom", `client_name="pg"`},
+		{otel{}, "otel/semconv_http_db.prom", `server_address="pg.internal"`},
+		{envoy{}, "envoy/envoy_pressure.prom", `envoy_cluster_name="pg"`},
+	} {
+		b.Run(tc.prof.Name(), func(b *testing.B) {
+			src := convSeedText(b, tc.page)
+			var sb strings.Builder
+			for i := range 500 {
+				sb.WriteString(strings.ReplaceAll(src, tc.name, strings.Replace(tc.name, `"pg`, `"pg`+strconv.Itoa(i), 1)))
+			}
+			p := convMustParse(b, sb.String())
+			for b.Loop() {
+				if len(tc.prof.Read(p)) < 500 {
+					b.Fatal("dependencies missing")
+				}
+			}
+			b.ReportMetric(float64(p.Series()), "series")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(p.Series()), "ns/series")
+		})
+	}
+}
