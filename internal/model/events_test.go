@@ -145,3 +145,18 @@ func TestHistoryBounded(t *testing.T) {
 		t.Errorf("calls/s after thinning = %v", d.CallsPerSecond)
 	}
 }
+
+func TestDependenciesBounded(t *testing.T) {
+	var deps []pg
+	for i := range 50 {
+		deps = append(deps, pg{dep: fmt.Sprintf("d%02d", i)})
+	}
+	s := ingest(t, StoreOptions{MaxDependencies: 10}, "t", map[float64]string{0: page(deps...), 1: page(deps...)})
+	snap := s.Snapshot(at(1), time.Minute)
+	if len(snap.Dependencies) != 10 {
+		t.Errorf("%d dependencies, want 10", len(snap.Dependencies))
+	}
+	if len(snap.Events) != 1 || snap.Events[0].Message != "40 dependencies over the limit of 10 ignored" {
+		t.Errorf("events = %+v", snap.Events)
+	}
+}

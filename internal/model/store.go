@@ -25,6 +25,10 @@ type StoreOptions struct {
 	ForceByTarget map[string][]string
 	// MaxEvents bounds the event log. Default 1000.
 	MaxEvents int
+	// MaxDependencies bounds the dependencies kept per target, so a page
+	// with thousands of dependency names cannot exhaust memory; further
+	// names are ignored (with an event). Default 1000.
+	MaxDependencies int
 	// MaxSamples bounds the raw values kept over all dependencies (one
 	// sample per dependency per scrape, a few hundred bytes each). When
 	// dependencies × scrapes in History exceed it, older history of each
@@ -38,6 +42,8 @@ const (
 	DefaultHistory    = 15 * time.Minute
 	DefaultMaxEvents  = 1000
 	DefaultMaxSamples = 500_000
+	// DefaultMaxDependencies is the default of StoreOptions.MaxDependencies.
+	DefaultMaxDependencies = 1000
 	// minSamplesPerDep is the resolution thinning never goes below.
 	minSamplesPerDep = 32
 )
@@ -76,18 +82,18 @@ type Store struct {
 
 // targetState is what the Store knows about one target.
 type targetState struct {
-	url          string
-	lastScrape   time.Time
-	lastSuccess  time.Time
-	downSince    time.Time // first failure of the current failure streak
-	err          string
-	duration     time.Duration
-	series       int
-	bytes        int64
-	profiles     []string
-	deps         map[string]*depState
-	everScraped  bool
-	everSucceeds bool
+	url         string
+	lastScrape  time.Time
+	lastSuccess time.Time
+	downSince   time.Time // first failure of the current failure streak
+	err         string
+	duration    time.Duration
+	series      int
+	bytes       int64
+	profiles    []string
+	deps        map[string]*depState
+	everScraped bool
+	overLimit   bool // the last page had more dependencies than allowed
 }
 
 // depState is the history of one dependency of one target.
@@ -152,6 +158,9 @@ func NewStore(o StoreOptions) *Store {
 	}
 	if o.MaxSamples <= 0 {
 		o.MaxSamples = DefaultMaxSamples
+	}
+	if o.MaxDependencies <= 0 {
+		o.MaxDependencies = DefaultMaxDependencies
 	}
 	s := &Store{opts: o, targets: map[string]*targetState{}, events: eventLog{max: o.MaxEvents}}
 	var rest []Profile
@@ -259,12 +268,19 @@ func (s *Store) Ingest(sc Scrape) {
 	}
 	ts.err, ts.downSince = "", time.Time{}
 	ts.lastSuccess = sc.Time
-	ts.everSucceeds = true
 	ts.series = sc.Page.Series()
 	ts.profiles = names
+	ignored := 0
 	for i := range ms {
-		s.append(ts, &ms[i], sc.Time)
+		if !s.append(ts, &ms[i], sc.Time) {
+			ignored++
+		}
 	}
+	if ignored > 0 && !ts.overLimit {
+		s.events.add(Event{Time: sc.Time, Target: ts.url, Message: fmt.Sprintf(
+			"%d dependencies over the limit of %d ignored", ignored, s.opts.MaxDependencies)})
+	}
+	ts.overLimit = ignored > 0
 	s.trim(ts, sc.Time)
 }
 
@@ -279,10 +295,14 @@ func (s *Store) targetFailed(ts *targetState, t time.Time, msg string) {
 	ts.err = msg
 }
 
-// append adds one scrape's values to a dependency's history.
-func (s *Store) append(ts *targetState, m *merged, t time.Time) {
+// append adds one scrape's values to a dependency's history; false when
+// the dependency is new and the target already has as many as allowed.
+func (s *Store) append(ts *targetState, m *merged, t time.Time) bool {
 	d := ts.deps[m.obs.Dependency]
 	if d == nil {
+		if len(ts.deps) >= s.opts.MaxDependencies {
+			return false
+		}
 		d = &depState{name: m.obs.Dependency}
 		ts.deps[d.name] = d
 	}
@@ -324,6 +344,7 @@ func (s *Store) append(ts *targetState, m *merged, t time.Time) {
 	}
 	d.samples = append(d.samples, smp)
 	s.samples++
+	return true
 }
 
 // normalizeHistogram returns a histogram's bounds sorted, equal bounds
