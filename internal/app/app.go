@@ -1,0 +1,202 @@
+// Package app wires resiltop together: configuration, the scrape Source,
+// the model Store, the admin Resolver, the demo simulator, and either the
+// TUI or a one-shot report. It holds no metric or screen logic of its own.
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"resiltop/internal/admin"
+	"resiltop/internal/config"
+	"resiltop/internal/model"
+	"resiltop/internal/pgsim"
+	"resiltop/internal/report"
+	"resiltop/internal/scrape"
+	"resiltop/internal/ui"
+)
+
+// Exit codes of resiltop (README, "--once and its JSON").
+const (
+	ExitOK         = 0 // every target answered (and no finding reached --fail-on)
+	ExitFindings   = 1 // a finding of the --fail-on severity or worse
+	ExitUsage      = 2 // bad flags, config file or environment
+	ExitTargetDown = 3 // a target could not be scraped
+	ExitFailure    = 4 // resiltop itself could not run (terminal, demo start)
+)
+
+// demoRPS is the demo load: the simulator's default order rate.
+const demoRPS = 20
+
+// Env is what Main needs from the process.
+type Env struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// Terminal reports whether stdout is a terminal; when it is not, resiltop
+	// prints the --once table instead of starting the TUI.
+	Terminal bool
+}
+
+// Main runs resiltop with args (without the program name) and returns the
+// exit code.
+func Main(ctx context.Context, args []string, env Env) int {
+	cfg, err := config.Parse(args, env.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(env.Stdout, config.Usage())
+		return ExitOK
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "resiltop: %v\nRun 'resiltop -h' for usage.\n", err)
+		return ExitUsage
+	}
+	var extra []model.Profile
+	if cfg.Profiles.Kind != 0 {
+		if extra, err = model.ParseMappings(cfg.ProfilesFile, &cfg.Profiles); err != nil {
+			fmt.Fprintf(env.Stderr, "resiltop: %v\n", err)
+			return ExitUsage
+		}
+	}
+	resolver := &admin.Resolver{
+		Default: admin.Settings{Token: cfg.AdminToken.Reveal(), HAProxyAdmin: cfg.HAProxyAdmin, ReadOnly: cfg.ReadOnly},
+		Targets: map[string]admin.Settings{},
+	}
+	var sim *pgsim.Sim
+	if cfg.Demo {
+		if sim, err = pgsim.Start(ctx, pgsim.Config{RPS: demoRPS}); err != nil {
+			fmt.Fprintf(env.Stderr, "resiltop: starting the demo simulator: %v\n", err)
+			return ExitFailure
+		}
+		defer sim.Close()
+		// The demo passes its own token internally; the user never sees it.
+		cfg.Endpoints = append(cfg.Endpoints, config.Endpoint{URL: sim.MetricsURL, Admin: sim.AdminURL})
+		resolver.Targets[sim.MetricsURL] = admin.Settings{Admin: sim.AdminURL, Token: sim.Token(), ReadOnly: cfg.ReadOnly}
+	}
+	forced := map[string][]string{}
+	for _, e := range cfg.Endpoints {
+		if len(e.Profiles) > 0 {
+			forced[e.URL] = e.Profiles
+		}
+		if _, ok := resolver.Targets[e.URL]; !ok {
+			s := resolver.Default
+			s.Admin = e.Admin
+			resolver.Targets[e.URL] = s
+		}
+	}
+	opts := model.StoreOptions{History: cfg.History, Thresholds: cfg.Thresholds, Extra: extra, ForceByTarget: forced}
+	if err := opts.Validate(); err != nil {
+		fmt.Fprintf(env.Stderr, "resiltop: %v\n", err)
+		return ExitUsage
+	}
+	store := model.NewStore(opts)
+	src, err := scrape.New(cfg.Targets())
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "resiltop: %v\n", err)
+		return ExitUsage
+	}
+	if cfg.Once || !env.Terminal {
+		return once(ctx, cfg, store, src, env)
+	}
+	err = watch(ctx, cfg, store, src, resolver, sim)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "resiltop: %v\n", err)
+		return ExitFailure
+	}
+	return ExitOK
+}
+
+// once scrapes every target, waits one interval, scrapes again (so rates
+// exist), prints the snapshot and returns the exit code.
+func once(ctx context.Context, cfg *config.Config, store *model.Store, src *scrape.Source, env Env) int {
+	for _, s := range src.ScrapeAll(ctx) {
+		store.Ingest(s)
+	}
+	select {
+	case <-ctx.Done():
+		return ExitFailure
+	case <-time.After(cfg.Interval):
+	}
+	down := false
+	for _, s := range src.ScrapeAll(ctx) {
+		store.Ingest(s)
+		down = down || s.Err != nil
+	}
+	snap := store.Snapshot(time.Now(), cfg.Window)
+	write := report.Table
+	if cfg.Output == config.OutputJSON {
+		write = report.JSON
+	}
+	if err := write(env.Stdout, snap); err != nil {
+		fmt.Fprintf(env.Stderr, "resiltop: %v\n", err)
+		return ExitFailure
+	}
+	switch {
+	case down:
+		return ExitTargetDown
+	case reaches(snap.Findings, cfg.FailOn):
+		return ExitFindings
+	}
+	return ExitOK
+}
+
+// reaches reports whether any finding is at least as severe as failOn.
+func reaches(findings []model.Finding, failOn model.Severity) bool {
+	for _, f := range findings {
+		if failOn == model.Warning || (failOn == model.Critical && f.Severity == model.Critical) {
+			return true
+		}
+	}
+	return false
+}
+
+// watch runs the TUI while the Source scrapes into the Store.
+func watch(ctx context.Context, cfg *config.Config, store *model.Store, src *scrape.Source, resolver *admin.Resolver, sim *pgsim.Sim) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	updates := make(chan struct{}, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		src.Run(ctx, func(s model.Scrape) {
+			store.Ingest(s)
+			select {
+			case updates <- struct{}{}:
+			default: // one pending signal is enough: the UI reads the newest snapshot
+			}
+		})
+	}()
+	opts := ui.Options{
+		Snapshot:  store.Snapshot,
+		Updates:   updates,
+		ScrapeNow: src.ScrapeNow,
+		Interval:  cfg.Interval,
+		Window:    cfg.Window,
+		Switch: func(target string) (admin.Switch, error) {
+			return resolver.For(target, targetProfiles(store.Snapshot(time.Now(), cfg.Window), target))
+		},
+		ReadOnly: cfg.ReadOnly,
+		NoColor:  cfg.NoColor,
+		Mouse:    cfg.Mouse,
+	}
+	if sim != nil {
+		opts.Scenarios = sim
+	}
+	err := ui.Run(ctx, opts)
+	cancel()
+	<-done
+	return err
+}
+
+// targetProfiles names the profiles detected on target, which decide how
+// its breakers are switched (actuator, Envoy runtime, HAProxy runtime API).
+func targetProfiles(snap *model.Snapshot, target string) []string {
+	for _, t := range snap.Targets {
+		if t.URL == target {
+			return t.Profiles
+		}
+	}
+	return nil
+}
