@@ -157,7 +157,7 @@ func TestSourceScrapeNow(t *testing.T) {
 			return len(c.get(url)) >= want
 		})
 	}
-	if n := len(c.get(url)); n < 3 || n > 6 {
+	if n := len(c.get(url)); n < 3 || n > 9 {
 		t.Errorf("%d scrapes", n)
 	}
 }
