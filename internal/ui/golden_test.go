@@ -5,10 +5,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/charmbracelet/x/exp/golden"
+
 	"resiltop/internal/admin"
 )
 
-// TestGoldenViews pins the screen, as plain text, for the fixture at the
+// TestGoldenViews pins the screen, as plain text (testdata/TestGoldenViews,
+// rewritten with -update), for the fixture at the
 // four widths and the screens reachable from the overview.
 func TestGoldenViews(t *testing.T) {
 	sw := func(string) (admin.Switch, error) { return &fakeSwitch{}, nil }
@@ -42,7 +45,7 @@ func TestGoldenViews(t *testing.T) {
 						t.Errorf("line %d is %d wide, more than %d: %q", i, w, sz.w, line)
 					}
 				}
-				golden(t, name, got)
+				golden.RequireEqual(t, got)
 			})
 		}
 	}

@@ -1,9 +1,6 @@
 package ui
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,8 +10,6 @@ import (
 
 	"resiltop/internal/model"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // testModel is a model at w×h with snap applied, a pinned clock and no
 // colour.
@@ -114,25 +109,6 @@ func collect(cmd tea.Cmd) []tea.Msg {
 
 // screen is the view as plain text.
 func screen(m Model) string { return ansi.Strip(m.View().Content) }
-
-// golden compares got with testdata/name.golden (rewritten with -update).
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs from the golden file (run with -update after checking):\n--- got ---\n%s\n--- want ---\n%s", name, got, want)
-	}
-}
 
 func mustContain(t *testing.T, s string, subs ...string) {
 	t.Helper()

@@ -233,6 +233,8 @@ type tableModel struct {
 	multi   bool // several targets: show the TARGET column
 	spark   sparkMode
 	height  int // visible rows, set by the layout
+	nameW   int // widest NAME and BREAKER cells, measured once per snapshot
+	brkW    int
 }
 
 // setHeight sets how many rows are visible and keeps the cursor on screen.
@@ -244,6 +246,11 @@ func (t tableModel) setHeight(n int) tableModel {
 // setRows replaces the rows (new snapshot) keeping the selection.
 func (t tableModel) setRows(rows []row, multi bool) tableModel {
 	t.rows, t.multi = rows, multi
+	t.nameW, t.brkW = 4, len("BREAKER")
+	for i := range rows {
+		t.nameW = max(t.nameW, ansi.StringWidth(rows[i].cells[colName]))
+		t.brkW = max(t.brkW, ansi.StringWidth(rows[i].cells[colBreaker]))
+	}
 	return t.refresh()
 }
 
@@ -365,16 +372,8 @@ func (t tableModel) selected() *row {
 // layout picks the columns that fit width, by priority, and their widths.
 func (t tableModel) layout(width int) ([]colID, [numCols]int) {
 	var w [numCols]int
-	w[colName] = 4
-	w[colBreaker] = len("BREAKER")
-	w[colTags] = 0
-	for i := range t.rows {
-		r := &t.rows[i]
-		w[colName] = max(w[colName], ansi.StringWidth(r.cells[colName]))
-		w[colBreaker] = max(w[colBreaker], ansi.StringWidth(r.cells[colBreaker]))
-	}
-	w[colName] = min(w[colName], max(8, width/4))
-	w[colBreaker] = min(w[colBreaker], 16)
+	w[colName] = min(max(4, t.nameW), max(8, width/4))
+	w[colBreaker] = min(max(len("BREAKER"), t.brkW), 16)
 	w[colTags] = len("FINDINGS")
 	for c := colTarget; c < numCols; c++ {
 		if columns[c].width > 0 {

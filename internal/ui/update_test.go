@@ -280,7 +280,7 @@ func TestAdminFlow(t *testing.T) {
 			want: []string{"→ CLOSED (confirmed)"},
 		},
 		{
-			name: "a missing token explains how to provide one",
+			name:  "a missing token explains how to provide one",
 			swErr: admin.ErrNoToken, keys: []string{"o"},
 			want: []string{"RESILTOP_ADMIN_TOKEN"}, absent: []string{"y = yes"},
 		},
