@@ -1,0 +1,239 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"resiltop/internal/pgsim"
+)
+
+// onceOutput is the part of the --once JSON contract these tests read.
+type onceOutput struct {
+	Targets []struct {
+		URL   string  `json:"url"`
+		Up    bool    `json:"up"`
+		Error *string `json:"error"`
+	} `json:"targets"`
+	Dependencies []onceDependency `json:"dependencies"`
+}
+
+type onceDependency struct {
+	Name    string `json:"name"`
+	Breaker struct {
+		State string `json:"state"`
+	} `json:"breaker"`
+	CallsPerSecond *float64 `json:"calls_per_second"`
+	Findings       []struct {
+		Kind     string `json:"kind"`
+		Severity string `json:"severity"`
+		Message  string `json:"message"`
+	} `json:"findings"`
+}
+
+func run(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Main(ctx, args, Env{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }})
+	return code, out.String(), errOut.String()
+}
+
+func TestUsage(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"no target", nil, ExitUsage, "", "no target"},
+		{"bad output", []string{"--target", "http://127.0.0.1:1/metrics", "-o", "xml"}, ExitUsage, "", "use table or json"},
+		{"token as a flag", []string{"--admin-token", "s3cret"}, ExitUsage, "", "never a flag"},
+		{"not a URL", []string{"--target", "ftp://x"}, ExitUsage, "", "ftp://x"},
+		{"help", []string{"-h"}, ExitOK, "--target", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := run(t, context.Background(), tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tt.code, errOut)
+			}
+			if !strings.Contains(out, tt.stdout) || !strings.Contains(errOut, tt.stderr) {
+				t.Errorf("stdout %q / stderr %q, want them to contain %q / %q", out, errOut, tt.stdout, tt.stderr)
+			}
+			if strings.Contains(out+errOut, "s3cret") {
+				t.Error("the token was echoed")
+			}
+		})
+	}
+}
+
+// closedPort returns a loopback URL nobody listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr + "/metrics"
+}
+
+func startSim(t *testing.T, rps float64, scenarios map[string]string) *pgsim.Sim {
+	t.Helper()
+	sim, err := pgsim.Start(context.Background(), pgsim.Config{RPS: rps, Scenarios: scenarios, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	return sim
+}
+
+func TestOnceDownTargetExits3AndOthersStillReport(t *testing.T) {
+	sim := startSim(t, 10, nil)
+	dead := closedPort(t)
+	code, out, errOut := run(t, context.Background(), "--once", "-o", "json", "--interval", "200ms",
+		"--target", dead, "--target", sim.MetricsURL)
+	if code != ExitTargetDown {
+		t.Fatalf("exit %d, want %d; stderr %s", code, ExitTargetDown, errOut)
+	}
+	var doc onceOutput
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	var down, up bool
+	for _, tg := range doc.Targets {
+		if tg.URL == dead && !tg.Up && tg.Error != nil && strings.Contains(*tg.Error, "refused") {
+			down = true
+		}
+		if tg.URL == sim.MetricsURL && tg.Up && tg.Error == nil {
+			up = true
+		}
+	}
+	if !down || !up {
+		t.Errorf("want the dead target down with 'refused' and pgsim up; got %+v", doc.Targets)
+	}
+	for _, want := range []string{"pg", "mail", "stock"} {
+		if !slices.ContainsFunc(doc.Dependencies, func(d onceDependency) bool { return d.Name == want }) {
+			t.Errorf("dependency %s missing from the healthy target", want)
+		}
+	}
+}
+
+func TestNotATerminalPrintsTheTable(t *testing.T) {
+	sim := startSim(t, 5, nil)
+	code, out, errOut := run(t, context.Background(), "--interval", "200ms", "--target", sim.MetricsURL)
+	if code != ExitOK {
+		t.Fatalf("exit %d; stderr %s", code, errOut)
+	}
+	for _, want := range []string{"NAME", "BREAKER", "pg", "mail", "stock"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestOnceFindsEachScenario is the engine's end-to-end promise: against a
+// real pgsim, each scenario shows up as its finding on pg. A scenario needs
+// a few seconds to show (timeouts take 3 s, a breaker needs failures), so
+// --once is repeated until the finding appears or the deadline passes.
+func TestOnceFindsEachScenario(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs pgsim scenarios for up to a minute")
+	}
+	tests := []struct {
+		scenario string
+		rps      float64
+		want     []string // finding kinds on pg, all at once
+		failOn   string
+		code     int
+	}{
+		{"outage", 20, []string{"breaker_open"}, "critical", ExitFindings},
+		{"blackhole", 20, []string{"timeouts_rising", "backlog_growing"}, "", ExitOK},
+		{"slow", 20, []string{"tail_near_timeout"}, "", ExitOK},
+		{"flaky", 40, []string{"retry_storm"}, "", ExitOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scenario, func(t *testing.T) {
+			t.Parallel()
+			sim := startSim(t, tt.rps, map[string]string{"pg": tt.scenario})
+			args := []string{"--once", "-o", "json", "--interval", "2s", "--target", sim.MetricsURL}
+			if tt.failOn != "" {
+				args = append(args, "--fail-on", tt.failOn)
+			}
+			deadline := time.Now().Add(45 * time.Second)
+			var last string
+			for time.Now().Before(deadline) {
+				code, out, errOut := run(t, context.Background(), args...)
+				var doc onceOutput
+				if err := json.Unmarshal([]byte(out), &doc); err != nil {
+					t.Fatalf("exit %d, output is not JSON: %v\n%s%s", code, err, out, errOut)
+				}
+				last = out
+				var kinds []string
+				for _, d := range doc.Dependencies {
+					if d.Name != "pg" {
+						continue
+					}
+					for _, f := range d.Findings {
+						kinds = append(kinds, f.Kind)
+					}
+				}
+				if containsAll(kinds, tt.want) {
+					if code != tt.code {
+						t.Errorf("exit %d, want %d", code, tt.code)
+					}
+					return
+				}
+			}
+			t.Fatalf("no %v on pg within the deadline; last output:\n%s", tt.want, last)
+		})
+	}
+}
+
+// TestSteadyIsQuiet guards the other side: with every dependency steady the
+// breakers stay closed and nothing critical is reported about them.
+func TestSteadyIsQuiet(t *testing.T) {
+	sim := startSim(t, 20, nil)
+	time.Sleep(3 * time.Second) // let the first payments settle
+	code, out, errOut := run(t, context.Background(), "--once", "-o", "json", "--interval", "2s",
+		"--target", sim.MetricsURL, "--fail-on", "critical")
+	var doc onceOutput
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("exit %d: %v\n%s%s", code, err, out, errOut)
+	}
+	if len(doc.Dependencies) != 3 {
+		t.Fatalf("want pg, mail and stock, got %s", out)
+	}
+	for _, d := range doc.Dependencies {
+		if d.Breaker.State != "closed" {
+			t.Errorf("%s breaker %s under steady", d.Name, d.Breaker.State)
+		}
+		if d.CallsPerSecond == nil || *d.CallsPerSecond <= 0 {
+			t.Errorf("%s has no call rate under steady load", d.Name)
+		}
+		for _, f := range d.Findings {
+			if f.Severity == "critical" {
+				t.Errorf("%s: critical finding under steady: %s", d.Name, f.Message)
+			}
+		}
+	}
+	if code != ExitOK {
+		t.Errorf("exit %d under steady with --fail-on critical", code)
+	}
+}
+
+func containsAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
+}
