@@ -186,4 +186,3 @@ func capturePage(t *testing.T, scen, path string) {
 		t.Fatal(err)
 	}
 }
-

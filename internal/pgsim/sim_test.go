@@ -303,3 +303,21 @@ func TestCloseDrainsWithinTwoSeconds(t *testing.T) {
 func startForClose(scen string) (*Sim, error) {
 	return Start(t0ctx(), Config{RPS: 20, Scenarios: map[string]string{DepPG: scen}})
 }
+
+func TestSplitGatewayAndClient(t *testing.T) {
+	t.Parallel()
+	gw := startSim(t, Config{GatewayOnly: true, Token: "shared"})
+	if gw.MetricsURL != "" || gw.AdminURL != "" {
+		t.Errorf("gateway-only Sim has order-service URLs %q, %q", gw.MetricsURL, gw.AdminURL)
+	}
+	cl := startSim(t, Config{GatewayURL: gw.GatewayURL, Token: "shared", RPS: 20, Scenarios: map[string]string{DepMail: Slow}})
+	if got := gw.Scenario(DepMail); got != Slow {
+		t.Errorf("client's starting scenario did not reach the gateway: mail is %q", got)
+	}
+	if err := cl.SetScenario(DepPG, Flaky); err != nil || cl.Scenario(DepPG) != Flaky {
+		t.Errorf("SetScenario over HTTP: %v, pg now %q", err, cl.Scenario(DepPG))
+	}
+	waitFor(t, 5*time.Second, "pg calls through the remote gateway", func() bool {
+		return value(scrape(t, cl.MetricsURL), "resilience_calls_total", "dependency", DepPG) > 0
+	})
+}
