@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -146,18 +145,7 @@ func TestActuatorSet(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
 			got, err := NewActuator(srv.URL+"/actuator/", token, srv.Client()).Set(ctx, tt.breaker, tt.action)
-			switch {
-			case tt.wantErr != nil:
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tt.wantErr)
-				}
-			case tt.errText != "":
-				if err == nil || !strings.Contains(err.Error(), tt.errText) {
-					t.Fatalf("err = %v, want it to contain %q", err, tt.errText)
-				}
-			case err != nil:
-				t.Fatalf("unexpected error: %v", err)
-			}
+			checkErr(t, err, tt.wantErr, tt.errText)
 			if err != nil && strings.Contains(err.Error(), testToken) {
 				t.Errorf("error leaks the token: %v", err)
 			}

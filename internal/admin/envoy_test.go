@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -78,18 +77,7 @@ func TestEnvoySet(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			got, err := NewEnvoy(srv.URL, srv.Client()).Set(ctx, tt.cluster, tt.action)
-			switch {
-			case tt.wantErr != nil:
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tt.wantErr)
-				}
-			case tt.errText != "":
-				if err == nil || !strings.Contains(err.Error(), tt.errText) {
-					t.Fatalf("err = %v, want %q", err, tt.errText)
-				}
-			case err != nil:
-				t.Fatal(err)
-			}
+			checkErr(t, err, tt.wantErr, tt.errText)
 			if got != "" {
 				t.Errorf("state = %q, want none", got)
 			}

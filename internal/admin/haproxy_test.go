@@ -146,18 +146,7 @@ func TestHAProxySet(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
 			got, err := NewHAProxy(fake.ln.Addr().String(), 0).Set(ctx, tt.backend, tt.action)
-			switch {
-			case tt.wantErr != nil:
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tt.wantErr)
-				}
-			case tt.errText != "":
-				if err == nil || !strings.Contains(err.Error(), tt.errText) {
-					t.Fatalf("err = %v, want %q", err, tt.errText)
-				}
-			case err != nil:
-				t.Fatal(err)
-			}
+			checkErr(t, err, tt.wantErr, tt.errText)
 			if got != "" {
 				t.Errorf("state = %q, want none", got)
 			}
@@ -235,18 +224,7 @@ func TestParseServersState(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := parseServersState(tt.out, "pg")
-			switch {
-			case tt.wantErr != nil:
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tt.wantErr)
-				}
-			case tt.errText != "":
-				if err == nil || !strings.Contains(err.Error(), tt.errText) {
-					t.Fatalf("err = %v, want %q", err, tt.errText)
-				}
-			case err != nil:
-				t.Fatal(err)
-			}
+			checkErr(t, err, tt.wantErr, tt.errText)
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("servers = %q, want %q", got, tt.want)
 			}
