@@ -355,8 +355,12 @@ func TestUsageNamesEveryFlag(t *testing.T) {
 		"ca-file", "cert-file", "key-file", "insecure-skip-verify", "bearer-token-file", "basic-auth-user",
 		"basic-auth-password-file", "once", "o", "fail-on", "demo", "read-only", "admin", "admin-token-file",
 		"no-color", "mouse", "profile", "haproxy-admin"} {
-		if !strings.Contains(u, "-"+name+" ") && !strings.Contains(u, "-"+name+"\n") {
-			t.Errorf("usage does not mention -%s", name)
+		dash := "--"
+		if len(name) == 1 {
+			dash = "-"
+		}
+		if !strings.Contains(u, "\n  "+dash+name+" ") && !strings.Contains(u, "\n  "+dash+name+"\n") {
+			t.Errorf("usage does not list %s%s", dash, name)
 		}
 	}
 	if !strings.Contains(u, TokenEnv) {

@@ -238,7 +238,16 @@ Flags:
 `)
 	var f flags
 	fs := f.flagSet()
-	fs.SetOutput(&sb)
+	var defaults strings.Builder
+	fs.SetOutput(&defaults)
 	fs.PrintDefaults()
+	// PrintDefaults writes "-name"; the docs and examples say "--name" (both
+	// parse), so long names are shown the way people will type them.
+	for _, line := range strings.SplitAfter(defaults.String(), "\n") {
+		if strings.HasPrefix(line, "  -") && len(strings.Fields(line)[0]) > 2 {
+			line = "  --" + line[3:]
+		}
+		sb.WriteString(line)
+	}
 	return sb.String()
 }
