@@ -141,36 +141,46 @@ func TestCapturedPages(t *testing.T) {
 	for _, scen := range ScenarioNames() {
 		t.Run(scen, func(t *testing.T) {
 			t.Parallel()
-			path := filepath.Join(dir, scen+".prom")
+			earlier, later := filepath.Join(dir, scen+".earlier.prom"), filepath.Join(dir, scen+".prom")
 			if *update {
-				capturePage(t, scen, path)
+				capturePages(t, scen, earlier, later)
 			}
-			data, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (regenerate with -update)", err)
-			}
-			if !strings.HasPrefix(string(data), "# ") {
-				t.Errorf("%s does not start with a # comment saying what it is", path)
-			}
-			fams := parsePage(t, data)
-			checkConvention(t, fams)
-			if calls := value(fams, "resilience_calls_total", "dependency", DepPG); calls == 0 {
-				t.Errorf("%s: no pg calls captured", path)
+			for _, path := range []string{earlier, later} {
+				data, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatalf("%v (regenerate with -update)", err)
+				}
+				if !strings.HasPrefix(string(data), "# ") {
+					t.Errorf("%s does not start with a # comment saying what it is", path)
+				}
+				fams := parsePage(t, data)
+				checkConvention(t, fams)
+				if calls := value(fams, "resilience_calls_total", "dependency", DepPG); calls == 0 {
+					t.Errorf("%s: no pg calls captured", path)
+				}
 			}
 		})
 	}
 }
 
-// capturePage runs pgsim for 15 s with pg under scen (after 5 s of steady,
-// so the page shows the switch) and writes the order service's page.
-func capturePage(t *testing.T, scen, path string) {
+// capturePages runs pgsim with pg steady for 5 s, then under scen, and
+// writes the order service's page 8 s and 10 s into the scenario: two pages
+// 2 s apart, so a reader of them has rates as well as gauges.
+func capturePages(t *testing.T, scen, earlier, later string) {
 	s := startSim(t, Config{RPS: 20, Seed: 42, Logf: func(string, ...any) {}})
 	time.Sleep(5 * time.Second)
 	if err := s.SetScenario(DepPG, scen); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(10 * time.Second)
-	resp, err := testClient.Get(s.MetricsURL)
+	time.Sleep(8 * time.Second)
+	writePage(t, s.MetricsURL, earlier, fmt.Sprintf("pg steady for 5 s then %s for 8 s", scen))
+	time.Sleep(2 * time.Second)
+	writePage(t, s.MetricsURL, later, fmt.Sprintf("pg steady for 5 s then %s for 10 s", scen))
+}
+
+// writePage fetches url and writes it to path behind a comment saying what it is.
+func writePage(t *testing.T, url, path, when string) {
+	resp, err := testClient.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,8 +190,8 @@ func capturePage(t *testing.T, scen, path string) {
 		t.Fatal(err)
 	}
 	header := fmt.Sprintf("# pgsim order service /metrics (resiltop convention), captured from a real run:\n"+
-		"# 20 orders/s, pg steady for 5 s then %s for 10 s; mail and stock steady.\n"+
-		"# Regenerate: go test ./internal/pgsim -run TestCapturedPages -update\n", scen)
+		"# 20 orders/s, %s; mail and stock steady.\n"+
+		"# Regenerate: go test ./internal/pgsim -run TestCapturedPages -update\n", when)
 	if err := os.WriteFile(path, append([]byte(header), body...), 0o644); err != nil {
 		t.Fatal(err)
 	}

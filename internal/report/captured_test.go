@@ -1,0 +1,92 @@
+package report
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"resiltop/internal/model"
+	"resiltop/internal/scrape"
+)
+
+// TestCapturedPgsimPages reads the pages captured from real pgsim runs
+// (testdata/pgsim, two pages 2 s apart per scenario) through the real parser
+// and Store, checks the finding each scenario must produce on pg, and
+// compares the whole --once JSON with testdata/pgsim/<scenario>.json here.
+func TestCapturedPgsimPages(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "pgsim")
+	tests := []struct {
+		scenario string
+		want     []model.FindingKind // on pg
+		breaker  model.BreakerState  // pg's
+	}{
+		{"steady", nil, model.BreakerClosed},
+		{"outage", []model.FindingKind{model.BreakerOpenKind}, model.BreakerOpen},
+		{"slow", []model.FindingKind{model.TailNearTimeout}, ""},
+		// flaky's 60% attempt failures storm retries first, then trip the
+		// breaker about 8 s in, where these pages were taken; the storm
+		// itself is asserted live in internal/app's TestOnceFindsEachScenario.
+		{"flaky", []model.FindingKind{model.BreakerOpenKind}, model.BreakerOpen},
+		{"blackhole", []model.FindingKind{model.TimeoutsRising}, ""},
+		{"callback-loss", nil, model.BreakerClosed},
+	}
+	const target = "http://127.0.0.1:9102/metrics"
+	t0 := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	for _, tt := range tests {
+		t.Run(tt.scenario, func(t *testing.T) {
+			store := model.NewStore(model.StoreOptions{})
+			for i, name := range []string{tt.scenario + ".earlier.prom", tt.scenario + ".prom"} {
+				body, err := os.ReadFile(filepath.Join(dir, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				page, err := scrape.ParsePage(body, "text/plain; version=0.0.4; charset=utf-8", scrape.DefaultMaxSeries)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				store.Ingest(model.Scrape{Target: target, Time: t0.Add(time.Duration(i) * 2 * time.Second),
+					Duration: 5 * time.Millisecond, Bytes: int64(len(body)), Page: page})
+			}
+			snap := store.Snapshot(t0.Add(2*time.Second), time.Minute)
+			var pg *model.Dependency
+			for i := range snap.Dependencies {
+				if snap.Dependencies[i].Name == "pg" {
+					pg = &snap.Dependencies[i]
+				}
+			}
+			if pg == nil || len(snap.Dependencies) != 3 {
+				t.Fatalf("want pg, mail and stock; got %d dependencies", len(snap.Dependencies))
+			}
+			var kinds []model.FindingKind
+			for _, f := range pg.Findings {
+				kinds = append(kinds, f.Kind)
+			}
+			for _, k := range tt.want {
+				if !slices.Contains(kinds, k) {
+					t.Errorf("pg findings %v lack %s", kinds, k)
+				}
+			}
+			if tt.want == nil {
+				for _, f := range pg.Findings {
+					if f.Severity == model.Critical {
+						t.Errorf("critical finding under %s: %s", tt.scenario, f.Message)
+					}
+				}
+			}
+			if tt.breaker != "" && pg.Breaker.State != tt.breaker {
+				t.Errorf("pg breaker %s, want %s", pg.Breaker.State, tt.breaker)
+			}
+			if !pg.CallsPerSecond.Known() {
+				t.Error("pg has no call rate from two pages")
+			}
+			var buf bytes.Buffer
+			if err := JSON(&buf, snap); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, filepath.Join("pgsim", tt.scenario+".json"), buf.Bytes())
+		})
+	}
+}
