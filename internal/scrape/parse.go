@@ -2,6 +2,7 @@ package scrape
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -27,7 +28,11 @@ import (
 func ParsePage(body []byte, contentType string, maxSeries int) (*model.Page, error) {
 	format := expfmt.Format(contentType)
 	proto := format.FormatType() == expfmt.TypeProtoDelim
-	if !proto {
+	if proto {
+		if err := checkDelimited(body); err != nil {
+			return nil, &Error{Kind: KindParse, Msg: "parse error: " + err.Error(), Err: err}
+		}
+	} else {
 		var samples int
 		body, samples = prepareText(body)
 		if maxSeries > 0 && samples > maxSeries {
@@ -53,6 +58,26 @@ func ParsePage(body []byte, contentType string, maxSeries int) (*model.Page, err
 		m.add(f)
 	}
 	return model.NewPage(m.families()), nil
+}
+
+// checkDelimited walks the length prefixes of a protobuf-delimited page and
+// rejects one that claims more bytes than the page has left. expfmt decodes
+// with protodelim's MaxSize -1, which allocates the claimed size before
+// reading: a 40-byte hostile page claiming 27 GB would exhaust memory
+// despite the body limit (found by FuzzParsePage).
+func checkDelimited(body []byte) error {
+	for off := 0; off < len(body); {
+		n, k := binary.Uvarint(body[off:])
+		if k <= 0 {
+			return fmt.Errorf("protobuf: bad length prefix at byte %d", off)
+		}
+		off += k
+		if n > uint64(len(body)-off) {
+			return fmt.Errorf("protobuf: message at byte %d claims %d bytes, the page has %d left", off-k, n, len(body)-off)
+		}
+		off += int(n)
+	}
+	return nil
 }
 
 func tooManySeries(limit int) *Error {

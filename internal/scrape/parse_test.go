@@ -209,6 +209,8 @@ func TestParsePageErrors(t *testing.T) {
 		{"HTML", "text/html; charset=utf-8", "<html>\n<body>oops</body>\n</html>\n", 0, KindParse, 1, "text/html, not a metrics page"},
 		{"binary garbage as text", textCT, "\x00\x01\x02\xff\xfe garbage\n", 0, KindParse, 1, "parse error: line 1"},
 		{"binary garbage as protobuf", string(expfmt.FmtProtoDelim), "\x05\xff\xff\xff\xff\xff\xff", 0, KindParse, 0, "parse error"},
+		{"protobuf length prefix claiming 27 GB", string(expfmt.FmtProtoDelim), "\xad\xad\xad\xade\x12\x06closed", 0, KindParse, 0, "claims 27"},
+		{"protobuf truncated length prefix", string(expfmt.FmtProtoDelim), "\x80\x80", 0, KindParse, 0, "bad length prefix"},
 		{"invalid UTF-8 label value", textCT, "ok 1\nbad{a=\"\xff\xfe\"} 1\n", 0, KindParse, 2, "invalid label value"},
 		{"bad value", textCT, "# TYPE x gauge\nx one\n", 0, KindParse, 2, "line 2"},
 		{"series cap, text", textCT, strings.Repeat("x{a=\"1\"} 1\n", 11), 10, KindTooManySeries, 0, "more than 10 series"},
