@@ -61,7 +61,7 @@ keys p Enter
 wait_for "the scenario list for pg" 5 'Scenario for pg:'
 keys o Enter
 wait_for "pg switched to outage" 5 'pg: scenario outage'
-wait_for "pg breaker OPEN" 60 '^pg +.*(✖ OPEN|◐ HALF_OPEN|⊘ FORCED_OPEN)'
+wait_for "pg breaker OPEN" 60 '^pg +✖ OPEN'
 
 # Force mail open: filter to mail (ctrl+u clears the previous expression;
 # a bare Escape followed by a key would read as alt+key), `o`, then `y`.
