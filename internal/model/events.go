@@ -40,6 +40,18 @@ func (s *Store) breakerEvents(target, dep string, prev, cur *sample) {
 		s.events.add(Event{Time: cur.t, Target: target, Dependency: dep,
 			Message: fmt.Sprintf("breaker %s → %s", prev.breaker, cur.breaker)})
 	}
+	// A forced open seen only through rejections (forcedByRejections) comes
+	// from or goes to an unknown state, which the line above cannot show.
+	if r, pr := cur.v[fForcedRejections], prev.v[fForcedRejections]; !math.IsNaN(r) && !math.IsNaN(pr) {
+		switch {
+		case cur.breaker == BreakerForcedOpen && !known(prev.breaker):
+			s.events.add(Event{Time: cur.t, Target: target, Dependency: dep, Message: fmt.Sprintf(
+				"breaker forced_open: %s calls rejected since the last scrape", num(counterDelta(pr, r)))})
+		case prev.breaker == BreakerForcedOpen && !known(cur.breaker):
+			s.events.add(Event{Time: cur.t, Target: target, Dependency: dep,
+				Message: "breaker no longer forced_open: no calls rejected since the last scrape"})
+		}
+	}
 	p, c := prev.v[fTransitions], cur.v[fTransitions]
 	if math.IsNaN(p) || math.IsNaN(c) {
 		return

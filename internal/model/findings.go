@@ -271,7 +271,7 @@ func kindRank(k FindingKind) int {
 
 // sortFindings orders findings worst first, then stably by kind and name.
 func sortFindings(fs []Finding) {
-	slices.SortStableFunc(fs, func(a, b Finding) int {
+	sortStable(fs, func(a, b *Finding) int {
 		if d := severityRank(a.Severity) - severityRank(b.Severity); d != 0 {
 			return d
 		}
@@ -290,8 +290,8 @@ func sortFindings(fs []Finding) {
 func sortDependencies(ds []Dependency) {
 	count := func(d *Dependency, s Severity) int {
 		n := 0
-		for _, f := range d.Findings {
-			if f.Severity == s {
+		for i := range d.Findings {
+			if d.Findings[i].Severity == s {
 				n++
 			}
 		}
@@ -312,11 +312,11 @@ func sortDependencies(ds []Dependency) {
 		}
 		return 0
 	}
-	slices.SortStableFunc(ds, func(a, b Dependency) int {
-		if d := count(&b, Critical) - count(&a, Critical); d != 0 {
+	sortStable(ds, func(a, b *Dependency) int {
+		if d := count(b, Critical) - count(a, Critical); d != 0 {
 			return d
 		}
-		if d := count(&b, Warning) - count(&a, Warning); d != 0 {
+		if d := count(b, Warning) - count(a, Warning); d != 0 {
 			return d
 		}
 		if d := desc(a.ErrorRatio, b.ErrorRatio); d != 0 {
@@ -330,6 +330,31 @@ func sortDependencies(ds []Dependency) {
 		}
 		return cmpString(a.Target, b.Target)
 	})
+}
+
+// sortStable orders s as slices.SortStableFunc does, but moves each element
+// once: it sorts positions, ties broken by position, then permutes. Findings
+// and dependencies are large structs, and a stable sort's merges moved them
+// O(n log² n) times, which dominated Snapshot.
+func sortStable[T any](s []T, cmp func(a, b *T) int) {
+	if len(s) < 2 {
+		return
+	}
+	idx := make([]int, len(s))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(i, j int) int {
+		if c := cmp(&s[i], &s[j]); c != 0 {
+			return c
+		}
+		return i - j
+	})
+	sorted := make([]T, len(s))
+	for k, i := range idx {
+		sorted[k] = s[i]
+	}
+	copy(s, sorted)
 }
 
 // num formats a number for a message: three significant digits, no

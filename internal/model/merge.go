@@ -71,6 +71,10 @@ func fill(dst, src *Observation) {
 		{&dst.PendingOldestAge, &src.PendingOldestAge},
 		{&dst.PendingCreated, &src.PendingCreated},
 		{&dst.PendingResolved, &src.PendingResolved},
+		{&dst.BreakerFailureRate, &src.BreakerFailureRate},
+		{&dst.BreakerSlowCallRate, &src.BreakerSlowCallRate},
+		{&dst.ForcedRejections, &src.ForcedRejections},
+		{&dst.EjectedHosts, &src.EjectedHosts},
 	} {
 		if math.IsNaN(*f.d) {
 			*f.d = *f.s

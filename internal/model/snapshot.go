@@ -62,6 +62,10 @@ type Breaker struct {
 	Since       time.Time // last transition; zero when unknown
 	Transitions Value     // transitions within the window
 	Limit       string    // a concurrency limit being hit (Envoy); "" when none
+	// FailureRate and SlowCallRate are the breaker's own sliding-window
+	// rates in percent as the target last reported them (resilience4j);
+	// unknown when the target does not report them or does not know yet.
+	FailureRate, SlowCallRate Value
 }
 
 // Quantiles are latency quantiles in seconds.
@@ -101,6 +105,9 @@ type Dependency struct {
 	Target   string
 	Name     string
 	Profiles []string
+	// Members are the target URLs of the dependencies a GroupByName row
+	// stands for, worst first; nil for the Store's per-target dependencies.
+	Members []string
 
 	Breaker           Breaker
 	CallsPerSecond    Value
@@ -113,13 +120,17 @@ type Dependency struct {
 	Pool              Pool
 	Bulkhead          Bulkhead
 	Pending           Pending
-	Findings          []Finding // worst first
+	// EjectedHosts is how many upstream hosts outlier detection has ejected
+	// at the last scrape (Envoy); unknown elsewhere.
+	EjectedHosts Value
+	Findings     []Finding // worst first
 
 	Stale    bool      // the target's last scrape failed or the dependency vanished
 	LastSeen time.Time // time of the last scrape that carried it
 
 	BucketBounds []float64 // upper bounds (seconds) of the latency histogram, for heatmaps
-	History      []Point   // oldest first, within the window
+	// History is oldest first, within the window; shared read-only (see Snapshot).
+	History []Point
 }
 
 // TargetHealth is how scraping one target goes.
@@ -144,6 +155,8 @@ type Event struct {
 }
 
 // Snapshot is an immutable view of every target and dependency at one time.
+// Its slices (a Dependency's History, Findings, Profiles, BucketBounds) may
+// be shared with the Store and with other Snapshots: read them, never write.
 type Snapshot struct {
 	Time         time.Time
 	Window       time.Duration

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,10 +31,11 @@ type StoreOptions struct {
 	// names are ignored (with an event). Default 1000.
 	MaxDependencies int
 	// MaxSamples bounds the raw values kept over all dependencies (one
-	// sample per dependency per scrape, a few hundred bytes each). When
+	// sample per dependency per scrape: its raw values and the history step
+	// derived from it, under a kilobyte with a histogram). When
 	// dependencies × scrapes in History exceed it, older history of each
 	// dependency is thinned (every other sample dropped), recent history
-	// keeps full resolution. Default 500,000 (about 200 MB at worst).
+	// keeps full resolution. Default 500,000 (about 350 MB at worst).
 	MaxSamples int
 }
 
@@ -77,7 +79,8 @@ type Store struct {
 	mu      sync.RWMutex
 	targets map[string]*targetState
 	events  eventLog
-	samples int // samples held over all dependencies
+	samples int      // samples held over all dependencies
+	scratch []Bucket // quantile work space of Ingest, under mu
 }
 
 // targetState is what the Store knows about one target.
@@ -102,6 +105,30 @@ type depState struct {
 	profiles []string
 	lastSeen time.Time
 	samples  []sample // oldest first
+	// points[i] is the history step from samples[i-1] to samples[i],
+	// derived once when samples[i] is appended rather than on every
+	// Snapshot (points[0] is never read: its predecessor is gone or never
+	// was). An element is never written again once appended, so snapshots
+	// share the slice read-only; thinning builds a new one.
+	points []Point
+	// version counts changes to samples (under the Store's write lock), so
+	// memo can tell whether it still holds.
+	version uint64
+	// memo is the last Dependency derived, reused while nothing it was
+	// derived from changed: the UI takes a Snapshot on every ingest, and
+	// one target's scrape leaves every other target's dependencies as
+	// they were. Atomic because Snapshots run concurrently under the read lock.
+	memo atomic.Pointer[depMemo]
+}
+
+// depMemo is a derived Dependency and what it was derived from. Its slices
+// are shared by every Snapshot that reuses it, read-only.
+type depMemo struct {
+	version uint64
+	n       int // samples at or before the snapshot's time
+	window  time.Duration
+	stale   bool
+	dep     Dependency
 }
 
 // Fields of a sample's values; calls per outcome follow fCalls in the order
@@ -125,6 +152,10 @@ const (
 	fPendingOldest
 	fPendingCreated
 	fPendingResolved
+	fFailureRate
+	fSlowCallRate
+	fForcedRejections
+	fEjectedHosts
 	fCalls
 	nFields = fCalls + 5
 )
@@ -322,11 +353,21 @@ func (s *Store) append(ts *targetState, m *merged, t time.Time) bool {
 		fBulkheadInFlight:    o.BulkheadInFlight, fBulkheadMax: o.BulkheadMax,
 		fPendingCount: o.PendingCount, fPendingOldest: o.PendingOldestAge,
 		fPendingCreated: o.PendingCreated, fPendingResolved: o.PendingResolved,
+		fFailureRate: o.BreakerFailureRate, fSlowCallRate: o.BreakerSlowCallRate,
+		fForcedRejections: o.ForcedRejections, fEjectedHosts: o.EjectedHosts,
 	}
 	for i, out := range Outcomes {
 		smp.v[fCalls+i] = nan
 		if v, ok := o.Calls[out]; ok {
 			smp.v[fCalls+i] = v
+		}
+	}
+	// Profiles, user mappings included, promise finite non-negative
+	// counters; a profile that breaks that promise must not make a rate
+	// negative or infinite, so such a value is unknown.
+	for _, f := range counterFields {
+		if v := smp.v[f]; v < 0 || math.IsInf(v, 0) {
+			smp.v[f] = nan
 		}
 	}
 	var prev *sample
@@ -339,12 +380,41 @@ func (s *Store) append(ts *targetState, m *merged, t time.Time) bool {
 			smp.bounds = prev.bounds // share the layout, it rarely changes
 		}
 	}
+	var step Point
 	if prev != nil {
+		forcedByRejections(prev, &smp)
 		s.breakerEvents(ts.url, d.name, prev, &smp)
+		step = pointOf(prev, &smp, &s.scratch)
 	}
 	d.samples = append(d.samples, smp)
+	d.points = append(d.points, step)
+	d.version++
 	s.samples++
 	return true
+}
+
+// counterFields are the sample fields that hold counters.
+var counterFields = func() []int {
+	fs := []int{fTransitions, fRetries, fRetriesExhausted, fPoolAcquireTimeouts,
+		fPendingCreated, fPendingResolved, fForcedRejections}
+	for i := range Outcomes {
+		fs = append(fs, fCalls+i)
+	}
+	return fs
+}()
+
+// forcedByRejections shows cur's breaker forced open when calls rejected
+// by a forced open (Envoy maintenance mode) rose since prev and no profile
+// reported a state that says more: where no state gauge exists, rejections
+// are the only way a force-open can be seen, and so verified.
+func forcedByRejections(prev, cur *sample) {
+	if cur.breaker != BreakerUnknown && cur.breaker != BreakerClosed {
+		return
+	}
+	a, b := prev.v[fForcedRejections], cur.v[fForcedRejections]
+	if !math.IsNaN(a) && !math.IsNaN(b) && counterDelta(a, b) > 0 {
+		cur.breaker = BreakerForcedOpen
+	}
 }
 
 // normalizeHistogram returns a histogram's bounds sorted, equal bounds
@@ -395,9 +465,12 @@ func (s *Store) trim(ts *targetState, now time.Time) {
 		if k > 0 {
 			s.samples -= k
 			d.samples = d.samples[k:]
+			d.points = d.points[k:]
+			d.version++
 		}
 		if len(d.samples) > perDep {
-			s.samples -= thin(&d.samples)
+			s.samples -= thin(d, &s.scratch)
+			d.version++
 		}
 	}
 }
@@ -414,23 +487,31 @@ func (s *Store) perDepBudget() int {
 	return max(minSamplesPerDep, s.opts.MaxSamples/deps)
 }
 
-// thin drops every other sample of the older half of a history, keeping the
-// oldest and the recent half at full resolution, and returns how many went.
-// Counter increases survive (they are differences of cumulative values);
-// only the resolution of old gauges and steps is lost.
-func thin(ss *[]sample) int {
-	s := *ss
-	half := len(s) / 2
-	out := s[:0]
-	for i := range s {
+// thin drops every other sample of the older half of d's history, keeping
+// the oldest and the recent half at full resolution, and returns how many
+// went. Counter increases survive (they are differences of cumulative
+// values); only the resolution of old gauges and steps is lost.
+func thin(d *depState, scratch *[]Bucket) int {
+	ss := d.samples
+	half := len(ss) / 2
+	out := ss[:0]
+	// A new slice, not the old one rewritten: snapshots may still read it.
+	pts := make([]Point, 0, len(ss)-half/2)
+	for i := range ss {
 		if i < half && i%2 == 1 {
 			continue
 		}
-		out = append(out, s[i])
+		p := d.points[i]
+		if j := i - 1; j >= 0 && j < half && j%2 == 1 {
+			// Its predecessor went: the step now spans both intervals.
+			p = pointOf(&out[len(out)-1], &ss[i], scratch)
+		}
+		out = append(out, ss[i])
+		pts = append(pts, p)
 	}
-	clear(s[len(out):]) // let dropped histograms be collected
-	*ss = out
-	return len(s) - len(out)
+	clear(ss[len(out):]) // let dropped histograms be collected
+	d.samples, d.points = out, pts
+	return len(ss) - len(out)
 }
 
 // roundDur rounds a duration for messages.
@@ -444,8 +525,10 @@ func roundDur(d time.Duration) time.Duration {
 // Snapshot derives an immutable view at now over the window: rates over the
 // samples inside [end−window, end], where end is the last scrape at or
 // before now that carried the dependency (so a stale dependency keeps its
-// last values), gauges from that last scrape, findings, and events. Nothing
-// in it is shared with the store.
+// last values), gauges from that last scrape, findings, and events. A
+// dependency that did not change since the last Snapshot is not derived
+// again: its slices are shared with that Snapshot and with the store, which
+// never writes them again, so every Snapshot is read-only to its users.
 func (s *Store) Snapshot(now time.Time, window time.Duration) *Snapshot {
 	if window <= 0 {
 		window = time.Minute
@@ -501,6 +584,10 @@ func (s *Store) dependency(ts *targetState, d *depState, now time.Time, window t
 	if len(all) == 0 {
 		return Dependency{}, false
 	}
+	stale := ts.err != "" || !d.lastSeen.Equal(ts.lastSuccess)
+	if m := d.memo.Load(); m != nil && m.version == d.version && m.n == n && m.window == window && m.stale == stale {
+		return m.dep, true
+	}
 	last := &all[len(all)-1]
 	ws := inWindow(all, last.t.Add(-window), last.t)
 	w := ratesOf(ws)
@@ -508,6 +595,7 @@ func (s *Store) dependency(ts *targetState, d *depState, now time.Time, window t
 		Target: ts.url, Name: d.name, Profiles: slices.Clone(d.profiles),
 		Breaker: Breaker{
 			State: last.breaker, Since: breakerSince(all), Transitions: Value(w.transitions), Limit: last.limit,
+			FailureRate: Value(last.v[fFailureRate]), SlowCallRate: Value(last.v[fSlowCallRate]),
 		},
 		CallsPerSecond: Value(w.calls), ErrorRatio: Value(w.errorRatio),
 		TimeoutsPerSecond: Value(w.timeouts), RetriesPerSecond: Value(w.retries), RetryRatio: Value(w.retryRatio),
@@ -521,7 +609,8 @@ func (s *Store) dependency(ts *targetState, d *depState, now time.Time, window t
 			Count: Value(last.v[fPendingCount]), OldestAgeSeconds: Value(last.v[fPendingOldest]),
 			CreatedPerSecond: Value(w.created), ResolvedPerSecond: Value(w.resolved),
 		},
-		Stale:        ts.err != "" || !d.lastSeen.Equal(ts.lastSuccess),
+		EjectedHosts: Value(last.v[fEjectedHosts]),
+		Stale:        stale,
 		LastSeen:     d.lastSeen,
 		BucketBounds: slices.Clone(last.bounds),
 	}
@@ -531,27 +620,23 @@ func (s *Store) dependency(ts *targetState, d *depState, now time.Time, window t
 		dep.Latency = summaryQuantiles(last.quantiles)
 	}
 	if len(ws) > 1 {
-		dep.History = make([]Point, 0, len(ws)-1)
-		// One backing array for every step's bucket rates: one allocation
-		// per dependency instead of one per step.
-		rates := make([]float64, (len(ws)-1)*len(last.bounds))
-		for i := 1; i < len(ws); i++ {
-			buf := rates[(i-1)*len(last.bounds) : i*len(last.bounds) : i*len(last.bounds)]
-			dep.History = append(dep.History, pointOf(&ws[i-1], &ws[i], last.bounds, buf, scratch))
-		}
+		dep.History = history(d, n-len(ws), n, last.bounds)
 	}
 	// A stale dependency's conditions are not current; a target down says
 	// why (below), a vanished dependency's Stale flag does.
 	if !dep.Stale {
 		dep.Findings = findingsOf(&dep, all, ws, w, s.opts.Thresholds)
 	}
+	d.memo.Store(&depMemo{version: d.version, n: n, window: window, stale: stale, dep: dep})
 	return dep, true
 }
 
 // breakerSince is when the breaker entered its current state: the reported
 // last-transition time when the page has one, else the first scrape of the
 // current state when history shows the change (the change happened between
-// that scrape and the one before); zero when unknown.
+// that scrape and the one before); zero when unknown. A scrape with no state
+// but with the forced-rejections counter did show the breaker not forced
+// open (forcedByRejections), so a forced open is dated from it.
 func breakerSince(all []sample) time.Time {
 	last := &all[len(all)-1]
 	if lt := last.v[fLastTransition]; lt > 0 && !math.IsInf(lt, 0) {
@@ -563,7 +648,8 @@ func breakerSince(all []sample) time.Time {
 	}
 	for i := len(all) - 2; i >= 0; i-- {
 		if all[i].breaker != last.breaker {
-			if !known(all[i].breaker) {
+			sawNotForced := last.breaker == BreakerForcedOpen && !math.IsNaN(all[i].v[fForcedRejections])
+			if !known(all[i].breaker) && !sawNotForced {
 				return time.Time{}
 			}
 			return all[i+1].t
@@ -572,9 +658,31 @@ func breakerSince(all []sample) time.Time {
 	return time.Time{}
 }
 
-// pointOf derives one history step from two consecutive samples; buckets
-// (len(bounds)) receives the step's per-bucket rates.
-func pointOf(a, b *sample, bounds, buckets []float64, scratch *[]Bucket) Point {
+// history returns the steps between samples lo and hi-1 of d: the cached
+// points themselves when every step with latency has the layout of the
+// window's last scrape, else a copy in which the steps of another layout
+// have none, as a chart of one layout cannot show them.
+func history(d *depState, lo, hi int, bounds []float64) []Point {
+	pts := d.points[lo+1 : hi : hi] // capped: appending to it copies
+	var out []Point
+	for i := range pts {
+		if pts[i].Buckets == nil || sameBounds(d.samples[lo+1+i].bounds, bounds) {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(pts)
+		}
+		out[i].Latency, out[i].Buckets = unknownQuantiles(), nil
+	}
+	if out != nil {
+		return out
+	}
+	return pts
+}
+
+// pointOf derives one history step from two consecutive samples; its
+// latency and per-bucket rates need both to have b's histogram layout.
+func pointOf(a, b *sample, scratch *[]Bucket) Point {
 	dt := b.t.Sub(a.t).Seconds()
 	p := Point{
 		Time: b.t, CallsPerSecond: Unknown(), ErrorRatio: Unknown(),
@@ -615,8 +723,9 @@ func pointOf(a, b *sample, bounds, buckets []float64, scratch *[]Bucket) Point {
 	if d, ok := step(fRetries); ok {
 		p.RetriesPerSecond = Value(d / dt)
 	}
-	if bounds != nil && sameBounds(a.bounds, bounds) && sameBounds(b.bounds, bounds) {
+	if bounds := b.bounds; bounds != nil && sameBounds(a.bounds, bounds) {
 		// buckets holds the cumulative increases first, then the rates.
+		buckets := make([]float64, len(bounds))
 		for k := range buckets {
 			buckets[k] = counterDelta(a.counts[k], b.counts[k])
 		}

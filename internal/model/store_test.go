@@ -333,3 +333,228 @@ func TestProfilePanicCostsOneTarget(t *testing.T) {
 		t.Errorf("targets = %+v", snap.Targets)
 	}
 }
+
+// envoyPage is testdata's Envoy page with the mail cluster's maintenance-mode
+// rejections counter at n (pg's stays at 0).
+func envoyPage(t testing.TB, n float64) string {
+	t.Helper()
+	const line = `envoy_cluster_upstream_rq_maintenance_mode{envoy_cluster_name="mail"} 310`
+	text := convSeedText(t, "envoy/envoy_pressure.prom")
+	if !strings.Contains(text, line) {
+		t.Fatal("envoy_pressure.prom lacks mail's maintenance-mode counter")
+	}
+	return strings.Replace(text, line, fmt.Sprintf(`envoy_cluster_upstream_rq_maintenance_mode{envoy_cluster_name="mail"} %g`, n), 1)
+}
+
+// mixedPage is a native page for mail in state st beside Envoy's
+// maintenance-mode counter for the same name, so both profiles merge.
+func mixedPage(st string, rejected float64) string {
+	return page(pg{dep: "mail", state: st}) + "# TYPE envoy_cluster_upstream_rq_maintenance_mode counter\n" +
+		fmt.Sprintf("envoy_cluster_upstream_rq_maintenance_mode{envoy_cluster_name=\"mail\"} %g\n", rejected)
+}
+
+func TestForcedOpenFromRejections(t *testing.T) {
+	tests := []struct {
+		name  string
+		pages func(t *testing.T) map[float64]string
+		want  BreakerState
+		since float64 // seconds after t0; < 0 means unknown
+		event string  // a part of the last event about mail; "" means none
+	}{{
+		name: "rejections rising between the last two scrapes: forced open",
+		pages: func(t *testing.T) map[float64]string {
+			return map[float64]string{0: envoyPage(t, 310), 1: envoyPage(t, 350)}
+		},
+		want: BreakerForcedOpen, since: 1, event: "breaker forced_open: 40 calls rejected since the last scrape",
+	}, {
+		name: "rejections flat: no state made up",
+		pages: func(t *testing.T) map[float64]string {
+			return map[float64]string{0: envoyPage(t, 310), 1: envoyPage(t, 310)}
+		},
+		want: BreakerUnknown, since: -1,
+	}, {
+		name: "rejections stopped: no longer forced",
+		pages: func(t *testing.T) map[float64]string {
+			return map[float64]string{0: envoyPage(t, 310), 1: envoyPage(t, 350), 2: envoyPage(t, 350)}
+		},
+		want: BreakerUnknown, since: -1, event: "no longer forced_open",
+	}, {
+		name:  "one scrape cannot show a rise",
+		pages: func(t *testing.T) map[float64]string { return map[float64]string{0: envoyPage(t, 310)} },
+		want:  BreakerUnknown, since: -1,
+	}, {
+		name: "a reset counts what was rejected since the restart",
+		pages: func(t *testing.T) map[float64]string {
+			return map[float64]string{0: envoyPage(t, 310), 1: envoyPage(t, 5)}
+		},
+		want: BreakerForcedOpen, since: 1, event: "5 calls rejected",
+	}, {
+		name: "a closed breaker with rejections rising is forced open",
+		pages: func(t *testing.T) map[float64]string {
+			return map[float64]string{0: mixedPage("closed", 0), 1: mixedPage("closed", 0), 2: mixedPage("closed", 12)}
+		},
+		want: BreakerForcedOpen, since: 2, event: "breaker closed → forced_open",
+	}, {
+		name: "an open breaker stays open",
+		pages: func(t *testing.T) map[float64]string {
+			return map[float64]string{0: mixedPage("open", 0), 1: mixedPage("open", 12)}
+		},
+		want: BreakerOpen, since: -1,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pages := tt.pages(t)
+			s := ingest(t, StoreOptions{}, "http://a/metrics", pages)
+			snap := s.Snapshot(at(10), time.Minute)
+			d := dep(t, snap, "mail")
+			if d.Breaker.State != tt.want {
+				t.Errorf("state = %s, want %s", d.Breaker.State, tt.want)
+			}
+			if tt.since < 0 && !d.Breaker.Since.IsZero() {
+				t.Errorf("since = %v, want unknown", d.Breaker.Since)
+			}
+			if tt.since >= 0 && !d.Breaker.Since.Equal(at(tt.since)) {
+				t.Errorf("since = %v, want %v", d.Breaker.Since, at(tt.since))
+			}
+			if n := len(d.History); n != len(pages)-1 || n > 0 && d.History[n-1].Breaker != tt.want {
+				t.Errorf("history %+v, want %d steps ending in %s", d.History, len(pages)-1, tt.want)
+			}
+			var got string
+			for _, e := range snap.Events {
+				if e.Dependency == "mail" {
+					got = e.Message
+				}
+			}
+			if tt.event == "" && got != "" || !strings.Contains(got, tt.event) {
+				t.Errorf("last mail event %q, want one containing %q", got, tt.event)
+			}
+			var open bool
+			for _, f := range d.Findings {
+				open = open || f.Kind == BreakerOpenKind
+			}
+			if wantOpen := tt.want == BreakerForcedOpen || tt.want == BreakerOpen; open != wantOpen {
+				t.Errorf("breaker_open finding %v, want %v (%+v)", open, wantOpen, d.Findings)
+			}
+		})
+	}
+}
+
+func TestConventionSignalsThroughStore(t *testing.T) {
+	tests := []struct {
+		name, page, dep string
+		got             func(d Dependency) Value
+		want            float64 // NaN: unknown
+	}{
+		{"resilience4j failure rate", "resilience4j/spring_boot3.prom", "pg", func(d Dependency) Value { return d.Breaker.FailureRate }, 62.5},
+		{"resilience4j slow-call rate", "resilience4j/spring_boot3.prom", "pg", func(d Dependency) Value { return d.Breaker.SlowCallRate }, 12.5},
+		{"-1 failure rate is unknown", "resilience4j/spring_boot3.prom", "mail", func(d Dependency) Value { return d.Breaker.FailureRate }, math.NaN()},
+		{"-1 slow-call rate is unknown", "resilience4j/spring_boot3.prom", "mail", func(d Dependency) Value { return d.Breaker.SlowCallRate }, math.NaN()},
+		{"NaN failure rate is unknown", "resilience4j/r4j_150_split.prom", "stock", func(d Dependency) Value { return d.Breaker.FailureRate }, math.NaN()},
+		{"Envoy ejected hosts", "envoy/envoy_pressure.prom", "pg", func(d Dependency) Value { return d.EjectedHosts }, 2},
+		{"no outlier detection, no ejections made up", "envoy/envoy_pressure.prom", "mail", func(d Dependency) Value { return d.EjectedHosts }, math.NaN()},
+		{"Envoy has no breaker rates", "envoy/envoy_pressure.prom", "pg", func(d Dependency) Value { return d.Breaker.FailureRate }, math.NaN()},
+		{"native has no ejections", "", "pg", func(d Dependency) Value { return d.EjectedHosts }, math.NaN()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text := page(pg{dep: "pg"})
+			if tt.page != "" {
+				text = convSeedText(t, tt.page)
+			}
+			s := NewStore(StoreOptions{})
+			for sec := range 2 {
+				// convMustParse, as the scrape package, accepts split families.
+				s.Ingest(Scrape{Target: "http://a/metrics", Time: at(float64(sec)), Page: convMustParse(t, text)})
+			}
+			if got := tt.got(dep(t, s.Snapshot(at(1), time.Minute), tt.dep)); !near(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// histProfile reports one dependency "pg" whose calls and latency histogram
+// grow by scrape; from scrape layoutFrom on, the histogram has another layout.
+func histProfile(scrape *int, layoutFrom int) fakeProfile {
+	return fakeProfile{name: "hist", obs: func() []Observation {
+		i := float64(*scrape)
+		o := NewObservation("pg", "hist")
+		o.Calls = map[Outcome]float64{OutcomeSuccess: 10 * i, OutcomeTimeout: i * i}
+		o.Latency = &Histogram{Bounds: []float64{0.1, 1, math.Inf(1)}, Counts: []float64{3 * i, 8 * i, 10 * i}}
+		if *scrape >= layoutFrom {
+			o.Latency = &Histogram{Bounds: []float64{0.05, 0.5, math.Inf(1)}, Counts: []float64{i * i, 2 * i * i, 3 * i * i}}
+		}
+		return []Observation{o}
+	}}
+}
+
+// render prints a dependency's history, NaNs included, for comparisons.
+func render(h []Point) string { return fmt.Sprintf("%v", h) }
+
+// TestHistoryIsDerivedOnce checks the steps Snapshot reuses against steps
+// derived afresh from the samples they lie between, after thinning, trimming
+// and a change of histogram layout, and that an earlier snapshot never
+// changes under later ingests.
+func TestHistoryIsDerivedOnce(t *testing.T) {
+	tests := []struct {
+		name       string
+		opts       StoreOptions
+		scrapes    int
+		layoutFrom int
+		window     time.Duration
+		known      int // steps at the end with known latency
+	}{
+		{"thinned history", StoreOptions{MaxSamples: 40}, 200, 1000, time.Hour, 39},
+		{"trimmed history", StoreOptions{History: 30 * time.Second}, 100, 1000, time.Hour, 30},
+		{"layout changed inside the window", StoreOptions{}, 40, 30, time.Minute, 9},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var i int
+			tt.opts.Force, tt.opts.Extra = []string{"hist"}, []Profile{histProfile(&i, tt.layoutFrom)}
+			s := NewStore(tt.opts)
+			for i = 0; i < tt.scrapes; i++ {
+				s.Ingest(Scrape{Target: "t", Time: at(float64(i)), Page: NewPage(nil)})
+			}
+			now := at(float64(tt.scrapes - 1))
+			snap := s.Snapshot(now, tt.window)
+			d := dep(t, snap, "pg")
+			before := render(d.History)
+
+			s.mu.RLock()
+			all := s.targets["t"].deps["pg"].samples
+			ws := inWindow(all, all[len(all)-1].t.Add(-tt.window), all[len(all)-1].t)
+			var scratch []Bucket
+			want := make([]Point, 0, len(ws)-1)
+			for k := 1; k < len(ws); k++ {
+				p := pointOf(&ws[k-1], &ws[k], &scratch)
+				if !sameBounds(ws[k].bounds, ws[len(ws)-1].bounds) {
+					p.Latency, p.Buckets = unknownQuantiles(), nil
+				}
+				want = append(want, p)
+			}
+			s.mu.RUnlock()
+			if got := render(d.History); got != render(want) {
+				t.Errorf("history differs from a fresh derivation:\n got %s\nwant %s", got, render(want))
+			}
+			knownSteps := 0
+			for _, p := range d.History {
+				if p.Latency.P50.Known() && p.Buckets != nil {
+					knownSteps++
+				}
+			}
+			if knownSteps != tt.known || len(d.History) < tt.known {
+				t.Errorf("%d of %d steps have latency, want the last %d", knownSteps, len(d.History), tt.known)
+			}
+			if again := dep(t, s.Snapshot(now, tt.window), "pg"); render(again.History) != before || fmt.Sprint(again) != fmt.Sprint(d) {
+				t.Error("a second snapshot with nothing ingested differs from the first")
+			}
+			for ; i < 3*tt.scrapes; i++ {
+				s.Ingest(Scrape{Target: "t", Time: at(float64(i)), Page: NewPage(nil)})
+			}
+			if after := render(d.History); after != before {
+				t.Errorf("an earlier snapshot changed under later ingests:\nbefore %s\n after %s", before, after)
+			}
+		})
+	}
+}
