@@ -53,6 +53,10 @@ type jsonBreaker struct {
 	State       model.BreakerState `json:"state"`
 	Since       stamp              `json:"since"`
 	Transitions number             `json:"transitions"`
+	// FailureRate and SlowCallRate are the breaker's own rates in percent
+	// (resilience4j), null when the target does not report or know them.
+	FailureRate  number `json:"failure_rate"`
+	SlowCallRate number `json:"slow_call_rate"`
 	// Limit names a concurrency limit being hit (Envoy); only present then.
 	Limit string `json:"limit,omitempty"`
 }
@@ -136,6 +140,7 @@ func JSON(w io.Writer, s *model.Snapshot) error {
 			Breaker: jsonBreaker{
 				State: d.Breaker.State, Since: stamp(d.Breaker.Since),
 				Transitions: number(d.Breaker.Transitions), Limit: d.Breaker.Limit,
+				FailureRate: number(d.Breaker.FailureRate), SlowCallRate: number(d.Breaker.SlowCallRate),
 			},
 			CallsPerSecond:    number(d.CallsPerSecond),
 			ErrorRatio:        number(d.ErrorRatio),

@@ -22,13 +22,14 @@ func fixture() *model.Snapshot {
 	now := time.Date(2026, 11, 22, 3, 4, 5, 0, time.UTC)
 	u := model.Unknown()
 	unknownDep := model.Dependency{
-		Breaker:        model.Breaker{State: model.BreakerUnknown, Transitions: u},
+		Breaker:        model.Breaker{State: model.BreakerUnknown, Transitions: u, FailureRate: u, SlowCallRate: u},
 		CallsPerSecond: u, ErrorRatio: u, TimeoutsPerSecond: u, RetriesPerSecond: u, RetryRatio: u,
 		Latency:        model.Quantiles{P50: u, P90: u, P99: u, P999: u},
 		TimeoutSeconds: u,
 		Pool:           model.Pool{InUse: u, Max: u, Pending: u},
 		Bulkhead:       model.Bulkhead{InFlight: u, Max: u, RejectedPerSecond: u},
 		Pending:        model.Pending{Count: u, OldestAgeSeconds: u, CreatedPerSecond: u, ResolvedPerSecond: u},
+		EjectedHosts:   u,
 	}
 	pgFinding := model.Finding{Kind: model.BreakerOpenKind, Severity: model.Critical, Target: "http://a/metrics",
 		Dependency: "pg", Message: "pg: breaker forced_open for 1m40s", Since: now.Add(-100 * time.Second)}
@@ -39,7 +40,8 @@ func fixture() *model.Snapshot {
 
 	pg := unknownDep
 	pg.Target, pg.Name, pg.Profiles = "http://a/metrics", "pg", []string{"resiltop"}
-	pg.Breaker = model.Breaker{State: model.BreakerForcedOpen, Since: now.Add(-100 * time.Second), Transitions: 1}
+	pg.Breaker = model.Breaker{State: model.BreakerForcedOpen, Since: now.Add(-100 * time.Second), Transitions: 1,
+		FailureRate: 62.5, SlowCallRate: 12.5}
 	pg.CallsPerSecond, pg.ErrorRatio, pg.TimeoutsPerSecond, pg.RetriesPerSecond, pg.RetryRatio = 9.8, 1, 0.25, 14.2, 1.45
 	pg.Latency = model.Quantiles{P50: 0.21, P90: 0.9, P99: 2.9, P999: 3}
 	pg.TimeoutSeconds = 3
@@ -159,8 +161,25 @@ func TestJSONContract(t *testing.T) {
 		}
 	}
 	b := mail["breaker"].(map[string]any)
-	if b["state"] != "unknown" || b["since"] != nil || b["transitions"] != nil {
+	breakerKeys := []string{"state", "since", "transitions", "failure_rate", "slow_call_rate"}
+	for _, k := range breakerKeys {
+		if _, ok := b[k]; !ok {
+			t.Errorf("breaker lacks %q", k)
+		}
+	}
+	if len(b) != len(breakerKeys) {
+		t.Errorf("breaker has keys %v, the contract has %v", b, breakerKeys)
+	}
+	if b["state"] != "unknown" || b["since"] != nil || b["transitions"] != nil || b["failure_rate"] != nil || b["slow_call_rate"] != nil {
 		t.Errorf("unknown breaker written as %v", b)
+	}
+	for _, d := range deps {
+		if d := d.(map[string]any); d["name"] == "pg" {
+			pb := d["breaker"].(map[string]any)
+			if pb["failure_rate"] != 62.5 || pb["slow_call_rate"] != 12.5 {
+				t.Errorf("pg breaker rates written as %v / %v, want 62.5 / 12.5 (percent)", pb["failure_rate"], pb["slow_call_rate"])
+			}
+		}
 	}
 	if _, ok := b["limit"]; ok {
 		t.Error("limit present without a limit")
