@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -48,8 +49,11 @@ func findingsOf(dep *Dependency, all, ws []sample, w windowRates, th Thresholds)
 		if !since.IsZero() {
 			msg += " since " + since.UTC().Format(time.TimeOnly)
 		}
-		if dep.CallsPerSecond.Known() {
+		switch {
+		case dep.CallsPerSecond.Known() && dep.ErrorRatio.Known():
 			msg += fmt.Sprintf(" (%s calls/s, error ratio %s)", num(float64(dep.CallsPerSecond)), num(float64(dep.ErrorRatio)))
+		case dep.CallsPerSecond.Known():
+			msg += fmt.Sprintf(" (%s calls/s)", num(float64(dep.CallsPerSecond)))
 		}
 		add(BreakerOpenKind, sev, since, "%s", msg)
 	}
@@ -92,8 +96,15 @@ func findingsOf(dep *Dependency, all, ws []sample, w windowRates, th Thresholds)
 	if ok, _ := exhausted(len(all) - 1); ok {
 		since := runSince(len(all), exhausted, func(i int) time.Time { return all[i].t })
 		if !since.IsZero() && last.t.Sub(since) >= th.PoolExhaustedFor {
-			add(PoolExhausted, Critical, since, "pool exhausted — %s of %s connections in use, %s waiting, for %s",
-				num(last.v[fPoolActive]), num(last.v[fPoolMax]), num(last.v[fPoolPending]), roundDur(last.t.Sub(since)))
+			var parts []string
+			if a, m := last.v[fPoolActive], last.v[fPoolMax]; !math.IsNaN(a) && !math.IsNaN(m) {
+				parts = append(parts, num(a)+" of "+num(m)+" connections in use")
+			}
+			if p := last.v[fPoolPending]; !math.IsNaN(p) {
+				parts = append(parts, num(p)+" waiting")
+			}
+			parts = append(parts, "for "+roundDur(last.t.Sub(since)).String())
+			add(PoolExhausted, Critical, since, "pool exhausted — %s", strings.Join(parts, ", "))
 		}
 	}
 
@@ -113,8 +124,14 @@ func findingsOf(dep *Dependency, all, ws []sample, w windowRates, th Thresholds)
 					counterDelta(ws[i].v[callField(OutcomeBulkheadRejected)], ws[i+1].v[callField(OutcomeBulkheadRejected)]) > 0, true
 			}, func(i int) time.Time { return steps[i].Time })
 		}
-		add(BulkheadSaturated, Warning, since, "bulkhead saturated — %s of %s in flight, %s rejected/s",
-			num(last.v[fBulkheadInFlight]), num(last.v[fBulkheadMax]), num(w.rejected))
+		var parts []string
+		if ok {
+			parts = append(parts, num(last.v[fBulkheadInFlight])+" of "+num(last.v[fBulkheadMax])+" in flight")
+		}
+		if !math.IsNaN(w.rejected) {
+			parts = append(parts, num(w.rejected)+" rejected/s")
+		}
+		add(BulkheadSaturated, Warning, since, "bulkhead saturated — %s", strings.Join(parts, ", "))
 	}
 	if last.limit != "" {
 		add(BulkheadSaturated, Warning, time.Time{}, "concurrency limit %q hit", last.limit)
@@ -148,16 +165,18 @@ func findingsOf(dep *Dependency, all, ws []sample, w windowRates, th Thresholds)
 	}
 
 	// backlog_growing: the PENDING count rose over the window while more were
-	// created than resolved.
+	// created than resolved. Since is the level it grew from: a step where
+	// the count held neither starts nor breaks the growth, so a plateau
+	// before it does not date it back.
 	if len(ws) > 1 {
 		first, lastCount := ws[0].v[fPendingCount], last.v[fPendingCount]
 		if lastCount > first && w.created > w.resolved {
 			since := runSince(len(all)-1, func(i int) (bool, bool) {
 				a, b := all[i].v[fPendingCount], all[i+1].v[fPendingCount]
-				if math.IsNaN(a) || math.IsNaN(b) {
+				if math.IsNaN(a) || math.IsNaN(b) || a == b {
 					return false, false
 				}
-				return b >= a, true
+				return b > a, true
 			}, func(i int) time.Time { return all[i].t })
 			add(BacklogGrowing, Warning, since, "PENDING backlog growing — %s → %s, %s created/s vs %s resolved/s",
 				num(first), num(lastCount), num(w.created), num(w.resolved))

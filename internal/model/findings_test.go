@@ -1,6 +1,7 @@
 package model
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -103,6 +104,16 @@ func TestFindings(t *testing.T) {
 			return pg{dep: "pg", pending: 1, oldest: 299 + float64(i)}
 		}),
 		want: BacklogStale, severity: Warning, message: "oldest 5m1s old", since: 2,
+	}, {
+		name: "backlog growing after a plateau: dated from the growth, not the plateau",
+		pages: series(40, func(i int) pg {
+			n := 5.0
+			if i >= 30 {
+				n += float64(5 * (i - 29))
+			}
+			return pg{dep: "pg", pending: n, created: float64(10 * i), resolved: float64(5 * i)}
+		}),
+		want: BacklogGrowing, severity: Warning, message: "5 → 55, 10 created/s vs 5 resolved/s", since: 29,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -175,5 +186,112 @@ func TestDependencyOrder(t *testing.T) {
 	}
 	if snap.Findings[0].Severity != Critical || snap.Findings[len(snap.Findings)-1].Severity != Warning {
 		t.Errorf("findings not worst first: %+v", snap.Findings)
+	}
+}
+
+// TestFindingMessages checks that a message carries the numbers that are
+// known and leaves out the ones that are not, rather than printing "?".
+func TestFindingMessages(t *testing.T) {
+	tests := []struct {
+		name    string
+		set     func(o *Observation, i int)
+		kind    FindingKind
+		message string // the whole message after "pg: "
+	}{{
+		name: "pool waiters with the pool's size unknown",
+		set:  func(o *Observation, i int) { o.PoolPending = 3 },
+		kind: PoolExhausted, message: "pool exhausted — 3 waiting, for 9s",
+	}, {
+		name: "bulkhead rejections with its size unknown",
+		set: func(o *Observation, i int) {
+			o.Calls = map[Outcome]float64{OutcomeSuccess: float64(10 * i), OutcomeBulkheadRejected: float64(2 * i)}
+		},
+		kind: BulkheadSaturated, message: "bulkhead saturated — 2 rejected/s",
+	}, {
+		name: "bulkhead full with rejections",
+		set: func(o *Observation, i int) {
+			o.BulkheadInFlight, o.BulkheadMax = 10, 10
+			o.Calls = map[Outcome]float64{OutcomeSuccess: float64(10 * i), OutcomeBulkheadRejected: float64(i)}
+		},
+		kind: BulkheadSaturated, message: "bulkhead saturated — 10 of 10 in flight, 1 rejected/s",
+	}, {
+		name: "open breaker without calls: no unknown error ratio",
+		set: func(o *Observation, i int) {
+			o.Breaker = BreakerOpen
+			o.Calls = map[Outcome]float64{OutcomeSuccess: 5}
+		},
+		kind: BreakerOpenKind, message: "breaker open (0 calls/s)",
+	}, {
+		name: "open breaker with calls",
+		set: func(o *Observation, i int) {
+			o.Breaker = BreakerOpen
+			o.Calls = map[Outcome]float64{OutcomeSuccess: float64(i), OutcomeShortCircuited: float64(9 * i)}
+		},
+		kind: BreakerOpenKind, message: "breaker open (10 calls/s, error ratio 0.9)",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var i int
+			p := fakeProfile{name: "fake", obs: func() []Observation {
+				o := NewObservation("pg", "fake")
+				tt.set(&o, i)
+				return []Observation{o}
+			}}
+			s := NewStore(StoreOptions{Force: []string{"fake"}, Extra: []Profile{p}})
+			for i = 0; i < 10; i++ {
+				s.Ingest(Scrape{Target: "t", Time: at(float64(i)), Page: NewPage(nil)})
+			}
+			var got []string
+			for _, f := range dep(t, s.Snapshot(at(9), time.Minute), "pg").Findings {
+				if f.Kind == tt.kind {
+					got = append(got, f.Message)
+				}
+			}
+			if want := "pg: " + tt.message; len(got) != 1 || got[0] != want {
+				t.Errorf("%s messages %q, want [%q]", tt.kind, got, want)
+			}
+		})
+	}
+}
+
+// TestNoNegativeOrInfiniteRates feeds counters a profile should never
+// report (negative, infinite) and checks the rates stay sane.
+func TestNoNegativeOrInfiniteRates(t *testing.T) {
+	inf := math.Inf(1)
+	tests := []struct {
+		name   string
+		values []float64 // one counter value per scrape, one second apart
+		want   float64   // calls/s and retries/s; NaN: unknown
+	}{
+		{"a negative value is unknown, not a reset to below zero", []float64{10, -5}, math.NaN()},
+		{"a negative value between two good ones is skipped", []float64{10, -5, 20}, 5},
+		{"an infinite value is skipped", []float64{10, inf, 20}, 5},
+		{"good values", []float64{10, 15, 20}, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var i int
+			p := fakeProfile{name: "fake", obs: func() []Observation {
+				o := NewObservation("pg", "fake")
+				o.Retries, o.PendingCreated = tt.values[i], tt.values[i]
+				o.Calls = map[Outcome]float64{OutcomeSuccess: tt.values[i]}
+				return []Observation{o}
+			}}
+			s := NewStore(StoreOptions{Force: []string{"fake"}, Extra: []Profile{p}})
+			for i = 0; i < len(tt.values); i++ {
+				s.Ingest(Scrape{Target: "t", Time: at(float64(i)), Page: NewPage(nil)})
+			}
+			d := dep(t, s.Snapshot(at(10), time.Minute), "pg")
+			for name, v := range map[string]Value{"calls/s": d.CallsPerSecond, "retries/s": d.RetriesPerSecond, "created/s": d.Pending.CreatedPerSecond} {
+				if !near(v, tt.want) {
+					t.Errorf("%s = %v, want %v", name, v, tt.want)
+				}
+			}
+			for _, p := range d.History {
+				if v := float64(p.CallsPerSecond); v < 0 || math.IsInf(v, 0) {
+					t.Errorf("history step %v calls/s", v)
+				}
+			}
+		})
 	}
 }
