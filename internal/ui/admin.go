@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"syscall"
 	"time"
@@ -96,6 +97,12 @@ func (m Model) askSwitch(action admin.Action) (tea.Model, tea.Cmd) {
 	}
 	if m.opts.Switch == nil {
 		return m.setStatus("breaker actions are not available: no admin endpoint configured", false), nil
+	}
+	if n := len(r.dep.Members); n > 1 {
+		// An action reaches one target's admin endpoint; guessing which
+		// replica a grouped row means would act on something not named.
+		return m.setStatus(fmt.Sprintf("%s runs on %d targets: press a to ungroup, then pick the target to %s",
+			r.dep.Name, n, strings.ToLower(actionWords[action])), false).relayout(), nil
 	}
 	req := confirmModel{action: action, target: r.dep.Target, dep: r.dep.Name}
 	resolve := m.opts.Switch

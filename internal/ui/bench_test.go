@@ -49,6 +49,31 @@ func BenchmarkApplySnapshot(b *testing.B) {
 	}
 }
 
+// BenchmarkApplySnapshotGrouped is BenchmarkApplySnapshot for 500
+// dependencies of 50 names on 10 targets with grouping on: what grouping by
+// name adds to each snapshot (View only lays out the grouped rows).
+func BenchmarkApplySnapshotGrouped(b *testing.B) {
+	snap := manyDeps(500)
+	snap.Targets = nil
+	for t := range 10 {
+		snap.Targets = append(snap.Targets, model.TargetHealth{URL: fmt.Sprintf("http://10.0.0.%d:8080/metrics", t), Up: true, LastScrape: t0})
+	}
+	for i := range snap.Dependencies {
+		d := &snap.Dependencies[i]
+		d.Target, d.Name = snap.Targets[i%10].URL, fmt.Sprintf("dep-%02d", i/10)
+	}
+	m := press(b, testModel(b, Options{}, 200, 60, snap), "a")
+	if !m.grouped {
+		b.Fatal("not grouped")
+	}
+	b.ReportAllocs()
+	seq := 1
+	for b.Loop() {
+		seq++
+		m = step(m, snapshotMsg{seq: seq, snap: snap})
+	}
+}
+
 // BenchmarkSparkline compares the row sparkline with ntcharts' sparkline
 // for one 12-cell row of 60 points: why the row sparkline is hand-rolled.
 func BenchmarkSparkline(b *testing.B) {

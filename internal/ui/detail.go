@@ -23,7 +23,8 @@ type detailModel struct {
 }
 
 // build renders dep's detail into width×height.
-func (d detailModel) build(snap *model.Snapshot, dep *model.Dependency, evs []model.Event, note string, width, height int, st styles, noColor bool) detailModel {
+// group, when not "", says which grouped row dep stands for.
+func (d detailModel) build(snap *model.Snapshot, dep *model.Dependency, evs []model.Event, note, group string, width, height int, st styles, noColor bool) detailModel {
 	if dep == nil || width <= 0 || height <= 0 {
 		d.content = st.dim.Render("the dependency is no longer in the snapshot — esc to go back")
 		return d
@@ -40,6 +41,9 @@ func (d detailModel) build(snap *model.Snapshot, dep *model.Dependency, evs []mo
 		title += " · STALE, last seen " + format.Age(snap.Time.Sub(dep.LastSeen)) + " ago"
 	}
 	add(title)
+	if group != "" {
+		add(group)
+	}
 	if note != "" {
 		add("admin: " + note)
 	}

@@ -256,3 +256,64 @@ func (f *fakeScenarios) SetScenario(dep, name string) error {
 	f.cur[dep] = name
 	return nil
 }
+
+// Replicas of one service, for grouping by name.
+const (
+	rep1 = "http://10.0.0.1:8080/metrics"
+	rep2 = "http://10.0.0.2:8080/metrics"
+	rep3 = "http://10.0.0.3:8080/metrics"
+)
+
+// replicas is a snapshot of 3 replicas × 2 dependencies (pg, mail): pg's
+// breaker is open on the first, the third replica is down (its rows stale
+// with a target-down finding), mail's tail is near its timeout on the second.
+func replicas() *model.Snapshot {
+	down := func(dep string) model.Finding {
+		return model.Finding{Kind: model.TargetDown, Severity: model.Critical, Target: rep3, Dependency: dep,
+			Message: "10.0.0.3:8080: target down — connection refused", Since: t0.Add(-30 * time.Second)}
+	}
+	open := model.Finding{Kind: model.BreakerOpenKind, Severity: model.Critical, Target: rep1, Dependency: "pg",
+		Message: "pg: breaker OPEN for 2m00s — calls short-circuited", Since: t0.Add(-2 * time.Minute)}
+	tail := model.Finding{Kind: model.TailNearTimeout, Severity: model.Warning, Target: rep2, Dependency: "mail",
+		Message: "mail: p99 1.7s is 85% of the 2s timeout", Since: t0.Add(-time.Minute)}
+	dep := func(target, name string, state model.BreakerState, calls, errs, p99 float64, pool, pending float64, fs ...model.Finding) model.Dependency {
+		d := model.Dependency{
+			Target: target, Name: name, Profiles: []string{"resiltop"},
+			Breaker:        model.Breaker{State: state, Since: t0.Add(-2 * time.Minute), Transitions: v(1)},
+			CallsPerSecond: v(calls), ErrorRatio: v(errs), TimeoutsPerSecond: v(calls * errs / 2),
+			RetriesPerSecond: v(calls * errs), RetryRatio: v(errs),
+			Latency:        model.Quantiles{P50: v(p99 / 8), P90: v(p99 / 2), P99: v(p99), P999: v(p99 * 1.1)},
+			TimeoutSeconds: v(2),
+			Pool:           model.Pool{InUse: v(pool), Max: v(10), Pending: v(0)},
+			Bulkhead:       model.Bulkhead{InFlight: v(pool), Max: v(20), RejectedPerSecond: v(0)},
+			Pending:        model.Pending{Count: v(pending), OldestAgeSeconds: v(pending * 10), CreatedPerSecond: v(1), ResolvedPerSecond: v(1)},
+			Findings:       fs, LastSeen: t0, BucketBounds: bounds,
+			History: history(60, t0, calls/10, state, len(bounds)),
+		}
+		if target == rep3 {
+			d.Stale, d.LastSeen = true, t0.Add(-30*time.Second)
+		}
+		return d
+	}
+	return &model.Snapshot{
+		Time: t0, Window: time.Minute,
+		Targets: []model.TargetHealth{
+			{URL: rep1, Up: true, LastScrape: t0, LastSuccess: t0, ScrapeDuration: 9 * time.Millisecond},
+			{URL: rep2, Up: true, LastScrape: t0, LastSuccess: t0, ScrapeDuration: 11 * time.Millisecond},
+			{URL: rep3, Up: false, Err: "connection refused", LastScrape: t0, LastSuccess: t0.Add(-30 * time.Second), ScrapeDuration: time.Millisecond},
+		},
+		// Worst first, as the Store orders them.
+		Dependencies: []model.Dependency{
+			dep(rep1, "pg", model.BreakerOpen, 20, 0.4, 1.8, 8, 30, open),
+			dep(rep3, "pg", model.BreakerClosed, 25, 0.01, 0.35, 3, 4, down("pg")),
+			dep(rep3, "mail", model.BreakerClosed, 4, 0, 0.3, 1, 0, down("mail")),
+			dep(rep2, "mail", model.BreakerClosed, 6, 0.05, 1.7, 2, 1, tail),
+			dep(rep2, "pg", model.BreakerClosed, 30, 0.02, 0.4, 3, 2),
+			dep(rep1, "mail", model.BreakerClosed, 5, 0, 0.3, 1, 0),
+		},
+		Findings: []model.Finding{
+			{Kind: model.TargetDown, Severity: model.Critical, Target: rep3, Message: "10.0.0.3:8080: target down — connection refused", Since: t0.Add(-30 * time.Second)},
+			open, tail,
+		},
+	}
+}

@@ -7,6 +7,7 @@ import "charm.land/bubbles/v2/key"
 type keyMap struct {
 	Up, Down, Top, Bottom key.Binding
 	Enter, Back           key.Binding
+	Group                 key.Binding
 	Filter                key.Binding
 	Sort, Reverse         key.Binding
 	Pause                 key.Binding
@@ -23,7 +24,8 @@ type keyMap struct {
 }
 
 // newKeyMap returns the keymap; read-only removes the admin keys, and the
-// scenario key exists only in the demo.
+// scenario key exists only in the demo. The group key starts off: rebuild
+// turns it on once a snapshot has several targets to group across.
 func newKeyMap(readOnly, demo bool) keyMap {
 	k := keyMap{
 		Up:             key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
@@ -32,6 +34,7 @@ func newKeyMap(readOnly, demo bool) keyMap {
 		Bottom:         key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "bottom")),
 		Enter:          key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail")),
 		Back:           key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Group:          key.NewBinding(key.WithKeys("a"), key.WithHelp("a", groupHelp(false))),
 		Filter:         key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter (!inverts)")),
 		Sort:           key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort column")),
 		Reverse:        key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse sort")),
@@ -54,19 +57,29 @@ func newKeyMap(readOnly, demo bool) keyMap {
 		k.Disable.SetEnabled(false)
 	}
 	k.Scenario.SetEnabled(demo)
+	k.Group.SetEnabled(false)
 	return k
 }
 
 // ShortHelp is the footer: the keys an on-call engineer needs first.
 func (k keyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Help, k.Quit, k.Enter, k.Filter, k.Pause, k.ForceOpen, k.Close, k.Scenario, k.Events, k.Sort, k.WiderWindow}
+	return []key.Binding{k.Help, k.Quit, k.Enter, k.Group, k.Filter, k.Pause, k.ForceOpen, k.Close, k.Scenario, k.Events, k.Sort, k.WiderWindow}
 }
 
 // FullHelp is the `?` screen, grouped by purpose.
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Top, k.Bottom, k.Enter, k.Back},
-		{k.Filter, k.Sort, k.Reverse, k.Spark, k.Pause, k.WiderWindow, k.NarrowerWindow},
+		{k.Group, k.Filter, k.Sort, k.Reverse, k.Spark, k.Pause, k.WiderWindow, k.NarrowerWindow},
 		{k.Scrape, k.ForceOpen, k.Close, k.Disable, k.Events, k.Scenario, k.Help, k.Quit},
 	}
+}
+
+// groupHelp names what the group key does next: "aggregate by name" folds
+// the dependencies of one name across targets into one row.
+func groupHelp(grouped bool) string {
+	if grouped {
+		return "ungroup targets"
+	}
+	return "group by name"
 }

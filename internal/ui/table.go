@@ -46,7 +46,7 @@ type column struct {
 
 var columns = [numCols]column{
 	colName:     {title: "NAME", prio: 0},
-	colTarget:   {title: "TARGET", width: 18, prio: 11},
+	colTarget:   {title: "TARGET", width: 18, prio: 5}, // replicas share dependency names: rows need it to differ
 	colBreaker:  {title: "BREAKER", prio: 0},
 	colCalls:    {title: "CALLS/s", width: 7, prio: 2, right: true},
 	colErr:      {title: "ERR%", width: 6, prio: 1, right: true},
@@ -164,7 +164,7 @@ func buildRows(snap *model.Snapshot, mode sparkMode) []row {
 			name += " (stale " + age + ")"
 		}
 		r.cells[colName] = name
-		r.cells[colTarget] = shortTarget(d.Target)
+		r.cells[colTarget] = targetCell(d)
 		r.cells[colBreaker] = breakerLabel(d.Breaker)
 		r.cells[colCalls] = format.Rate(d.CallsPerSecond)
 		r.cells[colErr] = format.Percent(d.ErrorRatio)
@@ -210,6 +210,15 @@ func fmtPending(p model.Pending) string {
 		return format.Count(p.Count)
 	}
 	return format.Count(p.Count) + " " + format.AgeSeconds(p.OldestAgeSeconds)
+}
+
+// targetCell is the TARGET of a row: the target, or how many targets a
+// grouped row stands for.
+func targetCell(d *model.Dependency) string {
+	if len(d.Members) > 1 {
+		return fmt.Sprintf("%d targets", len(d.Members))
+	}
+	return shortTarget(d.Target)
 }
 
 // shortTarget drops the scheme and the /metrics path so a target fits a column.
@@ -290,7 +299,8 @@ func (t tableModel) refresh() tableModel {
 	for i := range t.rows {
 		if t.filter != nil {
 			d := t.rows[i].dep
-			hit := t.filter.MatchString(d.Name) || t.filter.MatchString(d.Target)
+			hit := t.filter.MatchString(d.Name) || t.filter.MatchString(d.Target) ||
+				slices.ContainsFunc(d.Members, t.filter.MatchString)
 			if hit == t.invert {
 				continue
 			}
@@ -348,6 +358,18 @@ func (t tableModel) move(delta int) tableModel {
 		t.offset = t.cursor - t.height + 1
 	}
 	t.offset = max(0, min(t.offset, len(t.view)-t.height))
+	return t
+}
+
+// selectName puts the cursor on the first visible row of name, the worst
+// of its targets in the default order; it stays put when there is none.
+func (t tableModel) selectName(name string) tableModel {
+	for i, ri := range t.view {
+		if t.rows[ri].dep.Name == name {
+			t.cursor = i
+			return t.move(0)
+		}
+	}
 	return t
 }
 

@@ -121,6 +121,7 @@ type Model struct {
 	applied int             // last fetch applied
 	paused  bool
 	pauseAt time.Time
+	grouped bool // one row per dependency name across targets (the group key)
 
 	mode     mode
 	table    tableModel
@@ -288,10 +289,32 @@ func (m Model) applySnapshot(msg snapshotMsg) Model {
 	return m.rebuild()
 }
 
-// rebuild reformats the rows and the detail from the shown snapshot.
+// rebuild reformats the rows and the detail from the shown snapshot,
+// grouped by name when asked. Grouping runs here, once per snapshot, so
+// View stays a layout of preformatted cells.
 func (m Model) rebuild() Model {
 	multi := m.shown != nil && len(m.shown.Targets) > 1
-	m.table = m.table.setRows(buildRows(m.shown, m.table.spark), multi)
+	// The key stays on while grouped so that a target going away never
+	// leaves the table grouped with no key to undo it.
+	m.keys.Group.SetEnabled(multi || m.grouped)
+	m.keys.Group.SetHelp("a", groupHelp(m.grouped))
+	snap := m.shown
+	if m.grouped && snap != nil {
+		g := *snap
+		g.Dependencies = model.GroupByName(snap.Dependencies)
+		snap = &g
+	}
+	m.table = m.table.setRows(buildRows(snap, m.table.spark), multi)
+	return m.relayout()
+}
+
+// toggleGroup groups or ungroups the rows, keeping the cursor on the same
+// dependency name (ungrouping lands on its worst member, the first row).
+func (m Model) toggleGroup() Model {
+	name := m.selectedName()
+	m.grouped = !m.grouped
+	m = m.rebuild()
+	m.table = m.table.selectName(name)
 	return m.relayout()
 }
 
@@ -353,6 +376,8 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m.relayout(), nil
 		}
 		m.status = ""
+	case key.Matches(msg, k.Group):
+		return m.toggleGroup(), nil
 	case key.Matches(msg, k.Events):
 		if m.mode == modeEvents {
 			m.mode = modeOverview

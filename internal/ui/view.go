@@ -66,14 +66,41 @@ func (m Model) relayout() Model {
 	m.table = m.table.setHeight(h.body - 1)
 	if m.mode == modeDetail {
 		var dep *model.Dependency
-		note := ""
+		note, group := "", ""
 		if r := m.table.selected(); r != nil {
 			dep = r.dep
-			note = m.notes()[r.key]
+			if len(dep.Members) > 1 {
+				// A grouped row's detail is its worst member's: charts and
+				// events are per target, and the worst is what to look at.
+				group = fmt.Sprintf("worst of %d grouped targets (a ungroups): %s", len(dep.Members), shortTargets(dep.Members))
+				dep = m.member(dep.Name, dep.Members[0])
+			}
+			if dep != nil {
+				note = m.notes()[depKey(dep.Target, dep.Name)]
+			}
 		}
-		m.detail = m.detail.build(m.shown, dep, m.allEvents(), note, m.width, h.body, m.st, m.opts.NoColor)
+		m.detail = m.detail.build(m.shown, dep, m.allEvents(), note, group, m.width, h.body, m.st, m.opts.NoColor)
 	}
 	return m
+}
+
+// member finds target's dependency name in the shown snapshot.
+func (m Model) member(name, target string) *model.Dependency {
+	for i := range m.shown.Dependencies {
+		if d := &m.shown.Dependencies[i]; d.Name == name && d.Target == target {
+			return d
+		}
+	}
+	return nil
+}
+
+// shortTargets lists targets as a grouped row names them.
+func shortTargets(urls []string) string {
+	short := make([]string, len(urls))
+	for i, u := range urls {
+		short[i] = shortTarget(u)
+	}
+	return strings.Join(short, ", ")
 }
 
 // View renders the whole screen.
@@ -185,6 +212,9 @@ func (m Model) headerView(lines int) string {
 		}
 	}
 	fmt.Fprintf(&b, " %d/%d up · every %s · window %s", up, total, fmtDuration(m.opts.Interval), fmtDuration(m.window))
+	if m.grouped {
+		b.WriteString(" · grouped")
+	}
 	if m.paused {
 		b.WriteString(" · " + m.st.warning.Render("⏸ PAUSED"))
 		if snap != nil {
