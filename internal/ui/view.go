@@ -241,7 +241,7 @@ func (m Model) headerView(lines int) string {
 			age = format.Age(snap.Time.Sub(t.LastScrape))
 		}
 		if t.Up {
-			parts = append(parts, fmt.Sprintf("✓ %s %s ago (%s)", shortTarget(t.URL), age, fmtDuration(t.ScrapeDuration)))
+			parts = append(parts, fmt.Sprintf("✓ %s %s ago (%s) %s", shortTarget(t.URL), age, fmtDuration(t.ScrapeDuration), profiles(t.Profiles)))
 			continue
 		}
 		down := "✗ " + shortTarget(t.URL) + " DOWN"
@@ -251,6 +251,15 @@ func (m Model) headerView(lines int) string {
 		parts = append(parts, m.st.critical.Render(down)+": "+t.Err)
 	}
 	return out + "\n" + fit(strings.Join(parts, "  "), m.width)
+}
+
+// profiles names the conventions read on a target, "[resiltop]", so a
+// missing row can be traced to a convention that was not detected.
+func profiles(names []string) string {
+	if len(names) == 0 {
+		return "[no known convention]"
+	}
+	return "[" + strings.Join(names, ",") + "]"
 }
 
 // findingsView lists the worst n findings, one line each.
