@@ -22,6 +22,14 @@ var expectedState = map[admin.Action]model.BreakerState{
 	admin.Disable:   model.BreakerDisabled,
 }
 
+// shows reports whether a scraped breaker state confirms the expected one.
+// A close also counts as confirmed by an unknown state: conventions with no
+// breaker state machine (Envoy's maintenance mode) can show "forced open"
+// while rejections rise, and after a close only that it stopped.
+func shows(state, expect model.BreakerState) bool {
+	return state == expect || (expect == model.BreakerClosed && state == model.BreakerUnknown)
+}
+
 // actionWords name actions in the confirmation and the event log.
 var actionWords = map[admin.Action]string{
 	admin.ForceOpen: "Force OPEN",
@@ -221,7 +229,7 @@ func (m Model) verifyActions() Model {
 			if seen.IsZero() {
 				seen = m.latest.Time
 			}
-			if d.Breaker.State == a.expect && !d.Stale && !seen.Before(a.sentAt) {
+			if shows(d.Breaker.State, a.expect) && !d.Stale && !seen.Before(a.sentAt) {
 				a.state, a.doneAt = actConfirmed, m.opts.Now()
 				m.actions[k] = a
 				m = m.logEvent(a.target, a.dep, "breaker "+strings.ToUpper(string(a.expect))+" confirmed by scrape")

@@ -37,6 +37,15 @@ func (d detailModel) build(snap *model.Snapshot, dep *model.Dependency, evs []mo
 		title += " since " + dep.Breaker.Since.Format("15:04:05") + " (" + format.Age(snap.Time.Sub(dep.Breaker.Since)) + ")"
 	}
 	title += " · " + format.Count(dep.Breaker.Transitions) + " transitions in window"
+	// Rates the breaker computes itself (resilience4j) and Envoy's outlier
+	// ejections are shown only where a convention reports them.
+	if dep.Breaker.FailureRate.Known() || dep.Breaker.SlowCallRate.Known() {
+		title += " · its failure rate " + format.Percent(dep.Breaker.FailureRate/100) +
+			", slow calls " + format.Percent(dep.Breaker.SlowCallRate/100)
+	}
+	if dep.EjectedHosts.Known() {
+		title += " · " + format.Count(dep.EjectedHosts) + " hosts ejected"
+	}
 	if dep.Stale {
 		title += " · STALE, last seen " + format.Age(snap.Time.Sub(dep.LastSeen)) + " ago"
 	}

@@ -149,6 +149,17 @@ func fixture() *model.Snapshot {
 			Pool: unknownPool, Bulkhead: unknownBulk, Pending: unknownPending, LastSeen: t0,
 		},
 	}
+	// What only some conventions report: resilience4j's own rates on pg,
+	// Envoy's ejections on upstream_payments, unknown everywhere else.
+	for i := range deps {
+		deps[i].Breaker.FailureRate, deps[i].Breaker.SlowCallRate, deps[i].EjectedHosts = model.Unknown(), model.Unknown(), model.Unknown()
+		switch deps[i].Name {
+		case "pg":
+			deps[i].Breaker.FailureRate, deps[i].Breaker.SlowCallRate = v(62.5), v(12.5)
+		case "upstream_payments":
+			deps[i].EjectedHosts = v(2)
+		}
+	}
 	return &model.Snapshot{
 		Time: t0, Window: time.Minute,
 		Targets: []model.TargetHealth{
@@ -290,6 +301,7 @@ func replicas() *model.Snapshot {
 			Findings:       fs, LastSeen: t0, BucketBounds: bounds,
 			History: history(60, t0, calls/10, state, len(bounds)),
 		}
+		d.Breaker.FailureRate, d.Breaker.SlowCallRate, d.EjectedHosts = model.Unknown(), model.Unknown(), model.Unknown()
 		if target == rep3 {
 			d.Stale, d.LastSeen = true, t0.Add(-30*time.Second)
 		}

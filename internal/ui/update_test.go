@@ -280,6 +280,24 @@ func TestAdminFlow(t *testing.T) {
 			want: []string{"→ CLOSED (confirmed)"},
 		},
 		{
+			name: "a close is confirmed by a scrape with no breaker state (Envoy maintenance mode lifted)",
+			sw:   &fakeSwitch{}, keys: []string{"c", "y"}, calls: 1,
+			after: func(m Model, c *clock) Model {
+				c.Add(2 * time.Second)
+				return step(m, snapshotMsg{seq: 9, snap: withState(fixture(), c.Now(), "pg", model.BreakerUnknown)})
+			},
+			want: []string{"→ CLOSED (confirmed)"},
+		},
+		{
+			name: "a force open is never confirmed by a scrape with no breaker state",
+			sw:   &fakeSwitch{}, keys: []string{"o", "y"}, calls: 1,
+			after: func(m Model, c *clock) Model {
+				c.Add(2 * time.Second)
+				return step(m, snapshotMsg{seq: 9, snap: withState(fixture(), c.Now(), "pg", model.BreakerUnknown)})
+			},
+			want: []string{"→ FORCED_OPEN (pending)"}, absent: []string{"confirmed"},
+		},
+		{
 			name:  "a missing token explains how to provide one",
 			swErr: admin.ErrNoToken, keys: []string{"o"},
 			want: []string{"RESILTOP_ADMIN_TOKEN"}, absent: []string{"y = yes"},
