@@ -65,6 +65,11 @@ const (
 	noteLinger      = 10 * time.Second // a resolved note stays on its row this long
 	defaultInterval = time.Second
 	maxUIEvents     = 200
+	// minRefresh spaces the refreshes that ingests trigger: with 100
+	// targets a scrape lands every few milliseconds, and a snapshot per
+	// ingest would cost more than the scraping. Five frames a second is
+	// more than a 1 s interval can change.
+	minRefresh = 200 * time.Millisecond
 )
 
 // windows are the choices of `+` and `-`.
@@ -190,7 +195,7 @@ func Run(ctx context.Context, opts Options) error {
 
 // Init starts the first fetch, the refresh timer and the update listener.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(m.fetch(m.seq+1, false), m.tick(), m.waitUpdates())
+	return tea.Batch(m.fetch(m.seq+1, false), m.tick(), m.waitUpdates(0))
 }
 
 func (m Model) fetch(seq int, frozen bool) tea.Cmd {
@@ -211,12 +216,16 @@ func (m Model) tick() tea.Cmd {
 	return tea.Tick(m.opts.Interval, func(t time.Time) tea.Msg { return tickMsg(t) })
 }
 
-func (m Model) waitUpdates() tea.Cmd {
+// waitUpdates waits, after a pause of gap, for the next ingest signal.
+// Signals sent during the pause coalesce in the channel's one slot, so a
+// burst of ingests costs one snapshot.
+func (m Model) waitUpdates(gap time.Duration) tea.Cmd {
 	ch := m.opts.Updates
 	if ch == nil {
 		return nil
 	}
 	return func() tea.Msg {
+		time.Sleep(gap)
 		if _, ok := <-ch; !ok {
 			return updatesClosedMsg{}
 		}
@@ -241,7 +250,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.applySnapshot(msg), nil
 	case updatedMsg:
 		m, cmd := m.refresh(false)
-		return m, tea.Batch(cmd, m.waitUpdates())
+		return m, tea.Batch(cmd, m.waitUpdates(minRefresh))
 	case updatesClosedMsg:
 		return m, nil
 	case tickMsg:

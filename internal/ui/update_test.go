@@ -377,3 +377,33 @@ func wantWindow(t *testing.T, m Model, w time.Duration) {
 	}
 	mustContain(t, screen(m), "window "+fmtDuration(w))
 }
+
+// TestABurstOfIngestsCostsOneRefresh: app.watch signals after every ingest
+// (with 100 targets, every few ms); after a refresh the UI listens again
+// only after minRefresh, and the burst meanwhile collapses into one signal.
+func TestABurstOfIngestsCostsOneRefresh(t *testing.T) {
+	ch := make(chan struct{}, 1)
+	m := newModel(Options{Updates: ch})
+	cmd := m.waitUpdates(minRefresh)
+	for range 100 {
+		select {
+		case ch <- struct{}{}:
+		default: // the app drops a signal when one is pending
+		}
+	}
+	start := time.Now()
+	if msg := cmd(); msg != (updatedMsg{}) {
+		t.Fatalf("got %T, want updatedMsg", msg)
+	}
+	if waited := time.Since(start); waited < minRefresh {
+		t.Errorf("listened again after %v, want at least %v", waited, minRefresh)
+	}
+	select {
+	case <-ch:
+		t.Error("a second refresh is pending after one burst")
+	default:
+	}
+	if _, cmd := m.Update(updatedMsg{}); cmd == nil {
+		t.Error("an update signal issued no refresh")
+	}
+}
