@@ -65,10 +65,8 @@ const (
 	noteLinger      = 10 * time.Second // a resolved note stays on its row this long
 	defaultInterval = time.Second
 	maxUIEvents     = 200
-	// minRefresh spaces the refreshes that ingests trigger: with 100
-	// targets a scrape lands every few milliseconds, and a snapshot per
-	// ingest would cost more than the scraping. Five frames a second is
-	// more than a 1 s interval can change.
+	// minRefresh is the least spacing of the refreshes that ingests
+	// trigger (see refreshGap).
 	minRefresh = 200 * time.Millisecond
 )
 
@@ -216,6 +214,15 @@ func (m Model) tick() tea.Cmd {
 	return tea.Tick(m.opts.Interval, func(t time.Time) tea.Msg { return tickMsg(t) })
 }
 
+// refreshGap spaces the refreshes that ingests trigger: half the scrape
+// interval, at least minRefresh. One target's scrape still shows at once;
+// with 100 targets, whose scrapes land every few milliseconds, the screen
+// takes two snapshots a second instead of a hundred (each costs more than
+// the scrape that caused it).
+func (m Model) refreshGap() time.Duration {
+	return max(minRefresh, m.opts.Interval/2)
+}
+
 // waitUpdates waits, after a pause of gap, for the next ingest signal.
 // Signals sent during the pause coalesce in the channel's one slot, so a
 // burst of ingests costs one snapshot.
@@ -250,7 +257,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.applySnapshot(msg), nil
 	case updatedMsg:
 		m, cmd := m.refresh(false)
-		return m, tea.Batch(cmd, m.waitUpdates(minRefresh))
+		return m, tea.Batch(cmd, m.waitUpdates(m.refreshGap()))
 	case updatesClosedMsg:
 		return m, nil
 	case tickMsg:

@@ -380,11 +380,17 @@ func wantWindow(t *testing.T, m Model, w time.Duration) {
 
 // TestABurstOfIngestsCostsOneRefresh: app.watch signals after every ingest
 // (with 100 targets, every few ms); after a refresh the UI listens again
-// only after minRefresh, and the burst meanwhile collapses into one signal.
+// only after the refresh gap, and the burst meanwhile collapses into one signal.
 func TestABurstOfIngestsCostsOneRefresh(t *testing.T) {
 	ch := make(chan struct{}, 1)
-	m := newModel(Options{Updates: ch})
-	cmd := m.waitUpdates(minRefresh)
+	m := newModel(Options{Updates: ch, Interval: 600 * time.Millisecond})
+	if got := m.refreshGap(); got != 300*time.Millisecond {
+		t.Fatalf("gap %v for a 600ms interval, want half of it", got)
+	}
+	if got := newModel(Options{Interval: 100 * time.Millisecond}).refreshGap(); got != minRefresh {
+		t.Fatalf("gap %v for a 100ms interval, want the floor %v", got, minRefresh)
+	}
+	cmd := m.waitUpdates(m.refreshGap())
 	for range 100 {
 		select {
 		case ch <- struct{}{}:
@@ -395,8 +401,8 @@ func TestABurstOfIngestsCostsOneRefresh(t *testing.T) {
 	if msg := cmd(); msg != (updatedMsg{}) {
 		t.Fatalf("got %T, want updatedMsg", msg)
 	}
-	if waited := time.Since(start); waited < minRefresh {
-		t.Errorf("listened again after %v, want at least %v", waited, minRefresh)
+	if waited := time.Since(start); waited < m.refreshGap() {
+		t.Errorf("listened again after %v, want at least %v", waited, m.refreshGap())
 	}
 	select {
 	case <-ch:
