@@ -66,7 +66,7 @@ const (
 	defaultInterval = time.Second
 	maxUIEvents     = 200
 	// minRefresh is the least spacing of the refreshes that ingests
-	// trigger (see refreshGap).
+	// trigger (see RefreshGap).
 	minRefresh = 200 * time.Millisecond
 )
 
@@ -122,9 +122,11 @@ type Model struct {
 	shown   *model.Snapshot // what is displayed; frozen while paused
 	seq     int             // last fetch issued
 	applied int             // last fetch applied
-	paused  bool
-	pauseAt time.Time
-	grouped bool // one row per dependency name across targets (the group key)
+	// fetchedAt is when the last refresh was issued, by the clock.
+	fetchedAt time.Time
+	paused    bool
+	pauseAt   time.Time
+	grouped   bool // one row per dependency name across targets (the group key)
 
 	mode     mode
 	table    tableModel
@@ -214,14 +216,17 @@ func (m Model) tick() tea.Cmd {
 	return tea.Tick(m.opts.Interval, func(t time.Time) tea.Msg { return tickMsg(t) })
 }
 
-// refreshGap spaces the refreshes that ingests trigger: half the scrape
-// interval, at least minRefresh. One target's scrape still shows at once;
-// with 100 targets, whose scrapes land every few milliseconds, the screen
-// takes two snapshots a second instead of a hundred (each costs more than
-// the scrape that caused it).
-func (m Model) refreshGap() time.Duration {
-	return max(minRefresh, m.opts.Interval/2)
+// RefreshGap is how far apart the screen's ingest-triggered refreshes are
+// for a scrape interval: one interval, at least 200 ms. One target's scrape
+// still shows as soon as it lands; with 100 targets, whose scrapes land
+// every few milliseconds, the screen takes one snapshot a second instead of
+// a hundred (a snapshot of every dependency costs more than the scrape
+// that triggered it).
+func RefreshGap(interval time.Duration) time.Duration {
+	return max(minRefresh, interval)
 }
+
+func (m Model) refreshGap() time.Duration { return RefreshGap(m.opts.Interval) }
 
 // waitUpdates waits, after a pause of gap, for the next ingest signal.
 // Signals sent during the pause coalesce in the channel's one slot, so a
@@ -243,6 +248,7 @@ func (m Model) waitUpdates(gap time.Duration) tea.Cmd {
 // refresh issues a new fetch.
 func (m Model) refresh(frozen bool) (Model, tea.Cmd) {
 	m.seq++
+	m.fetchedAt = m.opts.Now()
 	return m, m.fetch(m.seq, frozen)
 }
 
@@ -262,6 +268,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case tickMsg:
 		m = m.expireActions()
+		// Ingests refresh the screen; the timer only covers for them when
+		// they go quiet (no Updates channel, or no scrape for two
+		// intervals), so ages keep ticking without doubling the snapshots.
+		if m.opts.Updates != nil && m.opts.Now().Sub(m.fetchedAt) < 2*m.opts.Interval {
+			return m, m.tick()
+		}
 		m, cmd := m.refresh(false)
 		return m, tea.Batch(cmd, m.tick())
 	case scrapeStartedMsg:

@@ -384,8 +384,8 @@ func wantWindow(t *testing.T, m Model, w time.Duration) {
 func TestABurstOfIngestsCostsOneRefresh(t *testing.T) {
 	ch := make(chan struct{}, 1)
 	m := newModel(Options{Updates: ch, Interval: 600 * time.Millisecond})
-	if got := m.refreshGap(); got != 300*time.Millisecond {
-		t.Fatalf("gap %v for a 600ms interval, want half of it", got)
+	if got := m.refreshGap(); got != 600*time.Millisecond {
+		t.Fatalf("gap %v for a 600ms interval, want one interval", got)
 	}
 	if got := newModel(Options{Interval: 100 * time.Millisecond}).refreshGap(); got != minRefresh {
 		t.Fatalf("gap %v for a 100ms interval, want the floor %v", got, minRefresh)
@@ -411,5 +411,33 @@ func TestABurstOfIngestsCostsOneRefresh(t *testing.T) {
 	}
 	if _, cmd := m.Update(updatedMsg{}); cmd == nil {
 		t.Error("an update signal issued no refresh")
+	}
+}
+
+// TestTimerRefreshesOnlyWhenIngestsGoQuiet: with ingests flowing the timer
+// adds no snapshot of its own; after two quiet intervals it refreshes, so
+// ages keep ticking when no scrape lands.
+func TestTimerRefreshesOnlyWhenIngestsGoQuiet(t *testing.T) {
+	clk := &clock{t: t0}
+	m := newModel(Options{Now: clk.Now, Updates: make(chan struct{}, 1), Interval: time.Second,
+		Snapshot: func(time.Time, time.Duration) *model.Snapshot { return fixture() }})
+	next, _ := m.Update(updatedMsg{})
+	m = next.(Model)
+	seq := m.seq
+	clk.Add(1500 * time.Millisecond)
+	next, _ = m.Update(tickMsg(clk.Now()))
+	if m = next.(Model); m.seq != seq {
+		t.Errorf("the timer refreshed 1.5 s after an ingest refresh")
+	}
+	clk.Add(time.Second)
+	next, _ = m.Update(tickMsg(clk.Now()))
+	if m = next.(Model); m.seq != seq+1 {
+		t.Errorf("the timer did not refresh after 2.5 s without ingests")
+	}
+	quiet := newModel(Options{Now: clk.Now, Interval: time.Second,
+		Snapshot: func(time.Time, time.Duration) *model.Snapshot { return fixture() }})
+	next, _ = quiet.Update(tickMsg(clk.Now()))
+	if next.(Model).seq != quiet.seq+1 {
+		t.Errorf("without an Updates channel the timer must refresh every interval")
 	}
 }

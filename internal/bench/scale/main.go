@@ -40,6 +40,7 @@ import (
 
 	"resiltop/internal/model"
 	"resiltop/internal/scrape"
+	"resiltop/internal/ui"
 )
 
 // goalCPU is DESIGN.md §8's bar for the resiltop side: a quarter of one core.
@@ -75,7 +76,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&format, "format", "protobuf", "what the targets serve: protobuf (negotiated, as client_golang does) or text")
 	fs.BoolVar(&cfg.gzip, "gzip", true, "targets gzip their pages when asked, as client_golang does")
 	fs.StringVar(&cfg.refresh, "refresh", "interval",
-		"UI snapshots: interval (one per -interval, the UI's timer) or ingest (also one per ingested scrape, coalesced while one runs, as app.watch signals ui.Options.Updates)")
+		"UI snapshots: interval (one per -interval, the UI's timer) or ui (as the TUI refreshes: the timer plus ingest signals spaced by ui.RefreshGap)")
 	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile of the resiltop phase to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -84,8 +85,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case format != "protobuf" && format != "text":
 		fmt.Fprintln(stderr, "scale: -format must be protobuf or text")
 		return 2
-	case cfg.refresh != "interval" && cfg.refresh != "ingest":
-		fmt.Fprintln(stderr, "scale: -refresh must be interval or ingest")
+	case cfg.refresh != "interval" && cfg.refresh != "ui":
+		fmt.Fprintln(stderr, "scale: -refresh must be interval or ui")
 		return 2
 	case cfg.targets < 1 || cfg.interval <= 0 || cfg.duration <= 0 || cfg.window <= 0:
 		fmt.Fprintln(stderr, "scale: -targets, -interval, -duration and -window must be positive")
@@ -287,13 +288,27 @@ func pipeline(ctx context.Context, urls []string, cfg config, r *result) {
 	wg.Go(func() {
 		tick := time.NewTicker(cfg.interval)
 		defer tick.Stop()
+		// As the TUI: after an ingest-triggered refresh it listens again
+		// only after ui.RefreshGap, signals meanwhile coalescing in
+		// updates; its timer refreshes only when ingests have been quiet
+		// for two intervals.
+		listen, rearm := (<-chan struct{})(updates), (<-chan time.Time)(nil)
+		var last time.Time
 		for {
 			select {
 			case <-ctx.Done():
 				return
+			case <-rearm:
+				listen, rearm = updates, nil
+				continue
 			case <-tick.C: // the UI's refresh timer, in both modes
-			case <-updates:
+				if cfg.refresh == "ui" && time.Since(last) < 2*cfg.interval {
+					continue
+				}
+			case <-listen:
+				listen, rearm = nil, time.After(ui.RefreshGap(cfg.interval))
 			}
+			last = time.Now()
 			start := time.Now()
 			snap := store.Snapshot(start, cfg.window)
 			mu.Lock()
@@ -310,7 +325,7 @@ func pipeline(ctx context.Context, urls []string, cfg config, r *result) {
 		r.ingest += time.Since(start)
 		r.record(s.Duration, s.Err)
 		mu.Unlock()
-		if cfg.refresh == "ingest" {
+		if cfg.refresh == "ui" {
 			select {
 			case updates <- struct{}{}:
 			default:
