@@ -17,19 +17,25 @@ type merged struct {
 // profile order (resiltop's own first): for every value the first profile
 // that knows it wins, and calls are merged per outcome the same way.
 // Dependencies keep the order in which they were first reported.
+//
+// Every name is cleaned here (cleanName), the one place all profiles'
+// observations pass, so that no profile can let a hostile label value reach
+// the terminal, the --once table or an admin request.
 func mergeObservations(lists [][]Observation) []merged {
 	var out []merged
 	index := map[string]int{}
 	for _, list := range lists {
 		for i := range list {
 			o := &list[i]
-			if o.Dependency == "" {
+			name := cleanName(o.Dependency)
+			if name == "" {
 				continue
 			}
-			j, ok := index[o.Dependency]
+			j, ok := index[name]
 			if !ok {
-				index[o.Dependency] = len(out)
+				index[name] = len(out)
 				c := *o
+				c.Dependency = name
 				c.Calls = maps.Clone(o.Calls)
 				out = append(out, merged{obs: c, profiles: []string{o.Profile}})
 				continue

@@ -129,7 +129,9 @@ type nativeReader struct {
 // series has no usable dependency label or repeats an earlier series exactly
 // (a duplicate series is counted once).
 func (r *nativeReader) metric(family string, m *dto.Metric) *Observation {
-	dep := cleanName(label(m, "dependency"))
+	// The Store cleans names (mergeObservations); a name it would empty,
+	// such as blanks, is dropped there.
+	dep := label(m, "dependency")
 	if dep == "" {
 		return nil
 	}
@@ -364,13 +366,13 @@ func label(m *dto.Metric, name string) string {
 	return ""
 }
 
-// maxNameLen caps a dependency name taken from a page: names end up on a
-// terminal and in memory for every scrape.
+// maxNameLen caps a dependency name taken from a page, in bytes: names end
+// up on a terminal and in memory for every scrape.
 const maxNameLen = 128
 
 // cleanName makes a label value safe to show: invalid UTF-8 and control
 // characters (which could drive the terminal) become U+FFFD, and long values
-// are cut.
+// are cut to at most maxNameLen bytes, at a character boundary.
 func cleanName(s string) string {
 	if len(s) > maxNameLen {
 		s = s[:maxNameLen]
@@ -390,6 +392,9 @@ func cleanName(s string) string {
 		r, size := utf8.DecodeRuneInString(s)
 		if r == utf8.RuneError || unicode.IsControl(r) || !unicode.IsPrint(r) && r != ' ' {
 			r = utf8.RuneError
+		}
+		if b.Len()+utf8.RuneLen(r) > maxNameLen {
+			break // a replacement is longer than the byte it stands for
 		}
 		b.WriteRune(r)
 		s = s[size:]

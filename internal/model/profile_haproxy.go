@@ -110,7 +110,7 @@ func (haproxy) Read(p *Page) []Observation {
 		if last != nil && raw == lastRaw {
 			return last
 		}
-		name := cleanName(raw)
+		name := raw // the Store cleans names (mergeObservations)
 		if name == "" {
 			return nil
 		}
