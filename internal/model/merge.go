@@ -37,6 +37,7 @@ func mergeObservations(lists [][]Observation) []merged {
 				c := *o
 				c.Dependency = name
 				c.Calls = maps.Clone(o.Calls)
+				c.parts = slices.Clip(o.parts) // fill appends: never into the profile's array
 				out = append(out, merged{obs: c, profiles: []string{o.Profile}})
 				continue
 			}
@@ -50,7 +51,8 @@ func mergeObservations(lists [][]Observation) []merged {
 	return out
 }
 
-// fill copies into dst every value dst does not know yet.
+// fill copies into dst every value dst does not know yet, a counter with
+// the parts it was summed from.
 func fill(dst, src *Observation) {
 	if dst.Breaker == BreakerUnknown || dst.Breaker == "" {
 		dst.Breaker = src.Breaker
@@ -84,6 +86,9 @@ func fill(dst, src *Observation) {
 	} {
 		if math.IsNaN(*f.d) {
 			*f.d = *f.s
+			if cf := dst.counterOf(f.d); cf >= 0 {
+				dst.takeParts(src, cf)
+			}
 		}
 	}
 	for out, v := range src.Calls {
@@ -94,11 +99,21 @@ func fill(dst, src *Observation) {
 			dst.Calls = map[Outcome]float64{}
 		}
 		dst.Calls[out] = v
+		dst.takeParts(src, callField(out))
 	}
 	if dst.Latency == nil {
 		dst.Latency = src.Latency
 	}
 	if len(dst.LatencyQuantiles) == 0 {
 		dst.LatencyQuantiles = src.LatencyQuantiles
+	}
+}
+
+// takeParts appends src's parts of counter field f to o's.
+func (o *Observation) takeParts(src *Observation, f int) {
+	for _, p := range src.parts {
+		if p.field == f {
+			o.parts = append(o.parts, p)
+		}
 	}
 }

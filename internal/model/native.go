@@ -74,24 +74,21 @@ func (native) Read(p *Page) []Observation {
 		}
 	}
 	r := nativeReader{deps: map[string]*Observation{}, seen: make(map[uint64]struct{}, n)}
+	// The label-set hash doubles as the series' identity in counter parts,
+	// so it must be the same from one scrape's reader to the next.
+	r.h.SetSeed(seriesSeed)
 	r.counter(p, nBreakerTrans, func(o *Observation) *float64 { return &o.Transitions }, nil)
 	r.counter(p, nRetries, func(o *Observation) *float64 { return &o.Retries }, nil)
 	r.counter(p, nRetriesExhausted, func(o *Observation) *float64 { return &o.RetriesExhausted }, nil)
 	r.counter(p, nPoolAcqTimeouts, func(o *Observation) *float64 { return &o.PoolAcquireTimeouts }, nil)
 	r.counter(p, nPendingCreated, func(o *Observation) *float64 { return &o.PendingCreated }, nil)
 	r.counter(p, nPendingResolved, func(o *Observation) *float64 { return &o.PendingResolved }, nil)
-	r.counter(p, nCalls, nil, func(o *Observation, m *dto.Metric, v float64) {
+	r.counter(p, nCalls, nil, func(o *Observation, m *dto.Metric, series uint64, v float64) {
 		out := Outcome(label(m, "outcome"))
 		if !slices.Contains(Outcomes, out) {
 			return // an outcome outside the convention is not guessed at
 		}
-		if o.Calls == nil {
-			o.Calls = make(map[Outcome]float64, len(Outcomes))
-		}
-		if prev, ok := o.Calls[out]; ok {
-			v += prev
-		}
-		o.Calls[out] = v
+		o.addCall(out, series, v)
 	})
 
 	r.gauge(p, nBreakerLastTrans, aggMax, func(o *Observation) *float64 { return &o.LastTransition })
@@ -125,15 +122,16 @@ type nativeReader struct {
 	h    maphash.Hash
 }
 
-// metric returns the observation the series belongs to, or nil when the
-// series has no usable dependency label or repeats an earlier series exactly
-// (a duplicate series is counted once).
-func (r *nativeReader) metric(family string, m *dto.Metric) *Observation {
+// metric returns the observation the series belongs to and the series'
+// identity (its family and labels hashed), or nil when the series has no
+// usable dependency label or repeats an earlier series exactly (a duplicate
+// series is counted once).
+func (r *nativeReader) metric(family string, m *dto.Metric) (*Observation, uint64) {
 	// The Store cleans names (mergeObservations); a name it would empty,
 	// such as blanks, is dropped there.
 	dep := label(m, "dependency")
 	if dep == "" {
-		return nil
+		return nil, 0
 	}
 	r.h.Reset()
 	r.h.WriteString(family)
@@ -145,7 +143,7 @@ func (r *nativeReader) metric(family string, m *dto.Metric) *Observation {
 	}
 	sum := r.h.Sum64()
 	if _, dup := r.seen[sum]; dup {
-		return nil
+		return nil, 0
 	}
 	r.seen[sum] = struct{}{}
 	o, ok := r.deps[dep]
@@ -155,13 +153,13 @@ func (r *nativeReader) metric(family string, m *dto.Metric) *Observation {
 		r.deps[dep] = o
 		r.order = append(r.order, dep)
 	}
-	return o
+	return o, sum
 }
 
-// counter sums a counter family into field per dependency, or hands each
-// value to each when it needs the labels. Non-finite and negative values are
-// not counters and are skipped.
-func (r *nativeReader) counter(p *Page, name string, field func(*Observation) *float64, each func(*Observation, *dto.Metric, float64)) {
+// counter sums a counter family into field per dependency (each series a
+// part of it), or hands each value to each when it needs the labels.
+// Non-finite and negative values are not counters and are skipped.
+func (r *nativeReader) counter(p *Page, name string, field func(*Observation) *float64, each func(*Observation, *dto.Metric, uint64, float64)) {
 	f := p.Family(name)
 	if f == nil {
 		return
@@ -179,15 +177,15 @@ func (r *nativeReader) counter(p *Page, name string, field func(*Observation) *f
 		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
 			continue
 		}
-		o := r.metric(name, m)
+		o, series := r.metric(name, m)
 		if o == nil {
 			continue
 		}
 		if each != nil {
-			each(o, m, v)
+			each(o, m, series, v)
 			continue
 		}
-		accumulate(field(o), v, aggSum)
+		o.add(field(o), series, v)
 	}
 }
 
@@ -219,7 +217,7 @@ func (r *nativeReader) gaugeEach(p *Page, name string, each func(*Observation, *
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			continue
 		}
-		if o := r.metric(name, m); o != nil {
+		if o, _ := r.metric(name, m); o != nil {
 			each(o, m, v)
 		}
 	}
@@ -270,7 +268,7 @@ func (r *nativeReader) histograms(p *Page) {
 		if h == nil {
 			continue
 		}
-		o := r.metric(nAttemptDuration, m)
+		o, _ := r.metric(nAttemptDuration, m)
 		if o == nil {
 			continue
 		}

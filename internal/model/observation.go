@@ -1,5 +1,12 @@
 package model
 
+import (
+	"hash/maphash"
+	"math"
+
+	dto "github.com/prometheus/client_model/go"
+)
+
 // Outcome classifies a finished logical call.
 type Outcome string
 
@@ -95,6 +102,94 @@ type Observation struct {
 	ForcedRejections float64 // counter
 	// EjectedHosts is how many upstream hosts outlier detection has ejected (Envoy).
 	EjectedHosts float64 // gauge
+
+	// parts are the raw values of the series a counter field was added up
+	// from (add, addCall). A sum of counters is not a counter: when one of
+	// its series vanishes the sum drops, which would read as a reset of the
+	// whole sum. The Store follows each series on its own instead (cumulate).
+	// A counter field without parts is one series.
+	parts []counterPart
+}
+
+// counterPart is one series' raw cumulative value in a counter field.
+type counterPart struct {
+	field  int    // sample field (fRetries, callField(out), …)
+	series uint64 // the series' identity: seriesOf or partID
+	value  float64
+}
+
+// seriesSeed makes series identities comparable between scrapes.
+var seriesSeed = maphash.MakeSeed()
+
+// seriesOf identifies a series of a page by its family and labels (in the
+// order the page gave them, which a target keeps from scrape to scrape).
+func seriesOf(family string, m *dto.Metric) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seriesSeed)
+	h.WriteString(family)
+	for _, lp := range m.GetLabel() {
+		h.WriteByte(0xff)
+		h.WriteString(lp.GetName())
+		h.WriteByte(0xfe)
+		h.WriteString(lp.GetValue())
+	}
+	return h.Sum64()
+}
+
+// partID identifies a part a profile already summed itself by a key of its
+// own (a response class, a resilience4j kind); series within one key still
+// add up before the Store sees them.
+func partID(key string) uint64 { return maphash.String(seriesSeed, key) }
+
+// add adds series' value v into *dst, one of o's fields; NaN in *dst means
+// nothing yet, an unknown v is ignored. When dst is a counter field the
+// series is recorded as a part, so the Store can follow it on its own.
+func (o *Observation) add(dst *float64, series uint64, v float64) {
+	if math.IsNaN(v) {
+		return
+	}
+	if math.IsNaN(*dst) {
+		*dst = v
+	} else {
+		*dst += v
+	}
+	if f := o.counterOf(dst); f >= 0 {
+		o.parts = append(o.parts, counterPart{f, series, v})
+	}
+}
+
+// addCall adds series' value v (unknown when not a finite count ≥ 0) to o.Calls[out].
+func (o *Observation) addCall(out Outcome, series uint64, v float64) {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+		return
+	}
+	if o.Calls == nil {
+		o.Calls = make(map[Outcome]float64, len(Outcomes))
+	}
+	o.Calls[out] += v
+	o.parts = append(o.parts, counterPart{callField(out), series, v})
+}
+
+// counterOf returns the sample field of the counter dst points to, or -1
+// when dst is not one of o's counter fields.
+func (o *Observation) counterOf(dst *float64) int {
+	switch dst {
+	case &o.Transitions:
+		return fTransitions
+	case &o.Retries:
+		return fRetries
+	case &o.RetriesExhausted:
+		return fRetriesExhausted
+	case &o.PoolAcquireTimeouts:
+		return fPoolAcquireTimeouts
+	case &o.PendingCreated:
+		return fPendingCreated
+	case &o.PendingResolved:
+		return fPendingResolved
+	case &o.ForcedRejections:
+		return fForcedRejections
+	}
+	return -1
 }
 
 // NewObservation returns an observation of dep by profile with every value unknown.

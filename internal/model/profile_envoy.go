@@ -51,7 +51,7 @@ var envoyLimits = map[string]string{
 type envoyAcc struct {
 	limits                  map[string]bool
 	classes                 map[int]float64 // upstream_rq_xx by class
-	codes                   map[int]float64 // upstream_rq by code, used without upstream_rq_xx
+	codes                   map[int]float64 // upstream_rq by code, used without upstream_rq_xx (each its own part)
 	cxActive, remainingCx   float64
 	rqActive, remainingRq   float64
 	retryLimit, retryOverfl float64
@@ -147,14 +147,14 @@ func envoyRead(o *Observation, a *envoyAcc, f *dto.MetricFamily, name string, m 
 			if a.codes == nil {
 				a.codes = map[int]float64{}
 			}
-			a.codes[code/100] += v
+			a.codes[code] += v
 		}
 	case "upstream_rq_timeout":
-		convAddCall(o, OutcomeTimeout, v)
+		o.addCall(OutcomeTimeout, seriesOf(f.GetName(), m), v)
 	case "upstream_rq_pending_overflow":
-		convAddCall(o, OutcomeShortCircuited, v)
+		o.addCall(OutcomeShortCircuited, seriesOf(f.GetName(), m), v)
 	case "upstream_rq_maintenance_mode":
-		convAddCall(o, OutcomeShortCircuited, v)
+		o.addCall(OutcomeShortCircuited, seriesOf(f.GetName(), m), v)
 		o.ForcedRejections = v
 	case "upstream_rq_retry":
 		o.Retries = v
@@ -175,22 +175,23 @@ func envoyFill(o *Observation, a *envoyAcc) {
 		sort.Strings(ls)
 		o.BreakerLimit = strings.Join(ls, ",")
 	}
-	classes := a.classes
+	classes, div, key := a.classes, 1, "class "
 	if classes == nil {
-		classes = a.codes
+		classes, div, key = a.codes, 100, "code "
 	}
-	for class, n := range classes {
-		switch {
+	for c, n := range classes {
+		id := partID(key + strconv.Itoa(c))
+		switch class := c / div; {
 		case class >= 1 && class <= 4:
-			convAddCall(o, OutcomeSuccess, n)
+			o.addCall(OutcomeSuccess, id, n)
 		case class == 5:
-			convAddCall(o, OutcomeFailure, n)
+			o.addCall(OutcomeFailure, id, n)
 		}
 	}
 	// A retry that hit the retry budget (overflow) or the per-route limit
 	// gave up with attempts left to make: both are "ran out of attempts".
-	convAdd(&o.RetriesExhausted, a.retryLimit)
-	convAdd(&o.RetriesExhausted, a.retryOverfl)
+	o.add(&o.RetriesExhausted, partID("retry_limit_exceeded"), a.retryLimit)
+	o.add(&o.RetriesExhausted, partID("retry_overflow"), a.retryOverfl)
 	o.PoolActive = a.cxActive
 	o.BulkheadInFlight = a.rqActive
 	// Envoy exports a limit only as what remains of it (track_remaining).

@@ -296,9 +296,9 @@ func (b *haproxyBackend) fill(o *Observation) {
 	if len(codes) > 0 {
 		for code, n := range codes {
 			if code == "5xx" || code == "other" {
-				convAddCall(o, OutcomeFailure, n)
+				o.addCall(OutcomeFailure, partID(code), n)
 			} else {
-				convAddCall(o, OutcomeSuccess, n)
+				o.addCall(OutcomeSuccess, partID(code), n)
 			}
 		}
 	} else if sessions := b.value("sessions_total"); !math.IsNaN(sessions) {
@@ -309,12 +309,12 @@ func (b *haproxyBackend) fill(o *Observation) {
 				failed += v
 			}
 		}
-		convAddCall(o, OutcomeFailure, failed)
-		convAddCall(o, OutcomeSuccess, math.Max(0, sessions-failed))
+		o.addCall(OutcomeFailure, 0, failed)
+		o.addCall(OutcomeSuccess, 0, math.Max(0, sessions-failed))
 	}
 
 	for _, k := range []string{"retry_warnings_total", "redispatch_warnings_total"} {
-		convAdd(&o.Retries, b.value(k))
+		o.add(&o.Retries, partID(k), b.value(k))
 	}
 
 	o.PoolActive = b.value("current_sessions")

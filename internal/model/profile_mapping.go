@@ -133,7 +133,7 @@ func (m *mappingProfile) Read(p *Page) []Observation {
 	if c := m.calls; c != nil {
 		each(c.metric, func(f *dto.MetricFamily, s *dto.Metric, o *Observation) {
 			if out, ok := c.outcomes[convLabel(s, c.label)]; ok {
-				convAddCall(o, out, convValue(s))
+				o.addCall(out, seriesOf(c.metric, s), convValue(s))
 			}
 		})
 	}
@@ -165,7 +165,7 @@ func (m *mappingProfile) Read(p *Page) []Observation {
 	}
 	for _, sc := range m.scalars {
 		each(sc.metric, func(f *dto.MetricFamily, s *dto.Metric, o *Observation) {
-			convAdd(sc.field(o), convNonNeg(convValue(s)))
+			o.add(sc.field(o), seriesOf(sc.metric, s), convNonNeg(convValue(s)))
 		})
 	}
 	for _, o := range set.byDep {
@@ -564,18 +564,6 @@ func convMax(dst *float64, v float64) {
 	if math.IsNaN(*dst) || v > *dst {
 		*dst = v
 	}
-}
-
-// convAddCall adds a known, non-negative count to o.Calls[out].
-func convAddCall(o *Observation, out Outcome, v float64) {
-	v = convNonNeg(v)
-	if math.IsNaN(v) {
-		return
-	}
-	if o.Calls == nil {
-		o.Calls = map[Outcome]float64{}
-	}
-	o.Calls[out] += v
 }
 
 // convHistogram converts a classic histogram sample to seconds (scale

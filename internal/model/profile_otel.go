@@ -83,7 +83,7 @@ func otelHTTP(set *convSet, f *dto.MetricFamily) {
 			if strings.HasSuffix(f.GetName(), "_milliseconds") {
 				scale = 0.001
 			}
-			convAddCall(o, otelOutcome(m), float64(m.GetHistogram().GetSampleCount()))
+			o.addCall(otelOutcome(m), seriesOf(f.GetName(), m), float64(m.GetHistogram().GetSampleCount()))
 			o.Latency = convMergeHistogram(o.Latency, convHistogram(m, scale))
 		case "http_client_active_requests":
 			// In-flight requests with no configured limit: the bulkhead's
@@ -156,7 +156,7 @@ func otelDB(set *convSet, f *dto.MetricFamily) {
 			}
 		default: // the timeouts counters
 			if convIsCounter(f) {
-				convAdd(&o.PoolAcquireTimeouts, v)
+				o.add(&o.PoolAcquireTimeouts, seriesOf(f.GetName(), m), v)
 			}
 		}
 	}

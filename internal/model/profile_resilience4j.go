@@ -224,37 +224,38 @@ func (a *r4jAcc) fill(o *Observation) {
 		for kind, n := range a.retryKinds {
 			switch kind {
 			case "successful_without_retry", "successful_with_retry":
-				convAddCall(o, OutcomeSuccess, n)
+				o.addCall(OutcomeSuccess, partID("retry "+kind), n)
 			case "failed_without_retry", "failed_with_retry":
-				convAddCall(o, OutcomeFailure, n)
+				o.addCall(OutcomeFailure, partID("retry "+kind), n)
 			}
 		}
 		// resilience4j does not count attempts. A call "with retry" made at
 		// least one more attempt, so their sum is a lower bound of attempts
 		// after the first, and the retry ratio reads as the share of calls
 		// that retried (see docs/CONVENTIONS-SUPPORTED.md).
-		o.Retries = a.retryKinds["successful_with_retry"] + a.retryKinds["failed_with_retry"]
+		o.add(&o.Retries, partID("retry successful_with_retry"), a.retryKinds["successful_with_retry"])
+		o.add(&o.Retries, partID("retry failed_with_retry"), a.retryKinds["failed_with_retry"])
 		o.RetriesExhausted = a.retryKinds["failed_with_retry"]
 	case a.cbKinds != nil:
-		convAddCall(o, OutcomeSuccess, a.cbKinds["successful"])
-		convAddCall(o, OutcomeFailure, a.cbKinds["failed"])
+		o.addCall(OutcomeSuccess, 0, a.cbKinds["successful"])
+		o.addCall(OutcomeFailure, 0, a.cbKinds["failed"])
 	case r4jHasAny(a.oldKinds, "successful", "failed"):
-		convAddCall(o, OutcomeSuccess, a.oldKinds["successful"])
-		convAddCall(o, OutcomeFailure, a.oldKinds["failed"])
+		o.addCall(OutcomeSuccess, 0, a.oldKinds["successful"])
+		o.addCall(OutcomeFailure, 0, a.oldKinds["failed"])
 	case r4jHasAny(a.tlKinds, "successful", "failed"):
-		convAddCall(o, OutcomeSuccess, a.tlKinds["successful"])
-		convAddCall(o, OutcomeFailure, a.tlKinds["failed"])
+		o.addCall(OutcomeSuccess, 0, a.tlKinds["successful"])
+		o.addCall(OutcomeFailure, 0, a.tlKinds["failed"])
 	}
 	notPermit := a.notPermit
 	if n, ok := a.oldKinds["not_permitted"]; ok {
 		convMax(&notPermit, n)
 	}
-	convAddCall(o, OutcomeShortCircuited, notPermit)
+	o.addCall(OutcomeShortCircuited, 0, notPermit)
 	if n, ok := a.tlKinds["timeout"]; ok {
 		// A timed-out call is an unknown outcome. The breaker and the retry
 		// also record it as failed; it is not subtracted there, because the
 		// difference of two counters is not a counter (it would fake resets).
-		convAddCall(o, OutcomeTimeout, n)
+		o.addCall(OutcomeTimeout, 0, n)
 	}
 
 	o.Latency = a.latency

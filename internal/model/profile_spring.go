@@ -74,7 +74,7 @@ func springHTTP(set *convSet, f *dto.MetricFamily, multi bool) {
 		default:
 			continue
 		}
-		convAddCall(o, springOutcome(m), count)
+		o.addCall(springOutcome(m), seriesOf(f.GetName(), m), count)
 	}
 	for _, o := range set.byDep {
 		if o.Latency != nil {

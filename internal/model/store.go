@@ -1,6 +1,7 @@
 package model
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -114,6 +115,8 @@ type depState struct {
 	// version counts changes to samples (under the Store's write lock), so
 	// memo can tell whether it still holds.
 	version uint64
+	// counters turns each scrape's counters into cumulatives (cumulate).
+	counters counterTrack
 	// memo is the last Dependency derived, reused while nothing it was
 	// derived from changed: the UI takes a Snapshot on every ingest, and
 	// one target's scrape leaves every other target's dependencies as
@@ -370,6 +373,7 @@ func (s *Store) append(ts *targetState, m *merged, t time.Time) bool {
 			smp.v[f] = nan
 		}
 	}
+	d.counters.cumulate(&smp.v, o.parts)
 	var prev *sample
 	if n := len(d.samples); n > 0 {
 		prev = &d.samples[n-1]
@@ -391,6 +395,97 @@ func (s *Store) append(ts *targetState, m *merged, t time.Time) bool {
 	d.version++
 	s.samples++
 	return true
+}
+
+// counterTrack follows the series behind one dependency's counter fields
+// and turns each field into one cumulative that never decreases, with
+// Prometheus's semantics for a sum of counters (sum over series of
+// increase()): each series' increase counts with its own resets, a series
+// that vanished stops counting, a new one counts from its first sample on.
+// History then stays one float per field, resets already accounted for,
+// and rates are differences of it as before. It holds only the raw values
+// of the last scrape that carried each field.
+type counterTrack struct {
+	cum  [nFields]float64 // per counter field, valid once the field was seen
+	seen uint64           // bit f: field f was seen
+	last []counterPart    // raw values, sorted by field then series
+	next []counterPart    // the buffer the next last is built in
+}
+
+// cumulate replaces v's counter fields with their cumulatives. parts are
+// the raw values of the series the fields were summed from; a field known
+// without parts is one series. A field this scrape lacks stays unknown and
+// keeps its series, so the increase across the gap counts when it is back,
+// as a rate over a missed scrape does. parts is reordered.
+func (c *counterTrack) cumulate(v *[nFields]float64, parts []counterPart) {
+	var has uint64
+	n := 0
+	for _, p := range parts {
+		if p.value >= 0 && !math.IsInf(p.value, 0) && p.field < 64 {
+			parts[n] = p
+			n++
+			has |= 1 << p.field
+		}
+	}
+	parts = parts[:n]
+	for _, f := range counterFields {
+		if has&(1<<f) == 0 && !math.IsNaN(v[f]) {
+			parts = append(parts, counterPart{field: f, value: v[f]})
+		}
+	}
+	if len(parts) > 1 {
+		slices.SortFunc(parts, func(a, b counterPart) int {
+			if a.field != b.field {
+				return a.field - b.field
+			}
+			return cmp.Compare(a.series, b.series)
+		})
+	}
+	next, li := c.next[:0], 0
+	for i := 0; i < len(parts); {
+		f := parts[i].field
+		for li < len(c.last) && c.last[li].field < f {
+			next = append(next, c.last[li]) // a field this scrape lacks
+			li++
+		}
+		lo := li
+		for li < len(c.last) && c.last[li].field == f {
+			li++
+		}
+		prev, k := c.last[lo:li], 0
+		sum, inc := 0.0, 0.0
+		for ; i < len(parts) && parts[i].field == f; i++ {
+			p := parts[i]
+			sum += p.value
+			if m := len(next) - 1; m >= 0 && next[m].field == f && next[m].series == p.series {
+				next[m].value += p.value // one series reported twice adds up
+			} else {
+				next = append(next, p)
+			}
+		}
+		// Increases of the series seen last time; next holds this field's
+		// series from start on, sorted and each once.
+		start := len(next)
+		for start > 0 && next[start-1].field == f {
+			start--
+		}
+		for _, p := range next[start:] {
+			for k < len(prev) && prev[k].series < p.series {
+				k++
+			}
+			if k < len(prev) && prev[k].series == p.series {
+				inc += counterDelta(prev[k].value, p.value)
+			}
+		}
+		if c.seen&(1<<f) == 0 {
+			c.cum[f], c.seen = sum, c.seen|1<<f
+		} else {
+			c.cum[f] += inc
+		}
+		v[f] = c.cum[f]
+	}
+	next = append(next, c.last[li:]...)
+	c.last, c.next = next, c.last
 }
 
 // counterFields are the sample fields that hold counters.
