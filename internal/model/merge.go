@@ -15,7 +15,10 @@ type merged struct {
 
 // mergeObservations folds observations by dependency name. lists are in
 // profile order (resiltop's own first): for every value the first profile
-// that knows it wins, and calls are merged per outcome the same way.
+// that knows it wins. Calls come whole from the first profile that counts
+// any: two profiles may count the same calls in different outcomes
+// (resilience4j's failures are Spring's timeouts), so outcomes of several
+// never add up.
 // Dependencies keep the order in which they were first reported.
 //
 // Every name is cleaned here (cleanName), the one place all profiles'
@@ -91,21 +94,30 @@ func fill(dst, src *Observation) {
 			}
 		}
 	}
-	for out, v := range src.Calls {
-		if _, ok := dst.Calls[out]; ok {
-			continue
+	if len(dst.Calls) == 0 && len(src.Calls) > 0 {
+		dst.Calls = maps.Clone(src.Calls)
+		for out := range src.Calls {
+			dst.takeParts(src, callField(out))
 		}
-		if dst.Calls == nil {
-			dst.Calls = map[Outcome]float64{}
-		}
-		dst.Calls[out] = v
-		dst.takeParts(src, callField(out))
+		// Timeouts inside another outcome are inside these calls' outcomes.
+		dst.dropParts(fTimedOutFailures)
+		dst.TimedOutFailures = src.TimedOutFailures
+		dst.takeParts(src, fTimedOutFailures)
 	}
 	if dst.Latency == nil {
 		dst.Latency = src.Latency
 	}
 	if len(dst.LatencyQuantiles) == 0 {
 		dst.LatencyQuantiles = src.LatencyQuantiles
+	}
+}
+
+// dropParts removes o's parts of counter field f.
+func (o *Observation) dropParts(f int) {
+	match := func(p counterPart) bool { return p.field == f }
+	if slices.ContainsFunc(o.parts, match) {
+		// A copy: the first observation's parts share the profile's array.
+		o.parts = slices.DeleteFunc(slices.Clone(o.parts), match)
 	}
 }
 

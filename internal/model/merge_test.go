@@ -43,9 +43,10 @@ func TestMergeFirstKnownWins(t *testing.T) {
 	if got := snap.Targets[0].Profiles; len(got) == 0 || got[0] != "resiltop" || !slices.Contains(got, "aaa-other") {
 		t.Errorf("target profiles = %v", got)
 	}
-	// Calls merge per outcome: success from resiltop (5), short_circuited from the other.
+	// Calls come whole from resiltop: the other's short_circuited may be
+	// the same calls counted again.
 	ms := mergeObservations([][]Observation{native{}.Read(p), other.obs()})
-	if c := ms[0].obs.Calls; c[OutcomeSuccess] != 5 || c[OutcomeShortCircuited] != 7 {
+	if c := ms[0].obs.Calls; c[OutcomeSuccess] != 5 || hasKey(c, OutcomeShortCircuited) {
 		t.Errorf("calls = %v", c)
 	}
 }

@@ -61,7 +61,15 @@ type Observation struct {
 
 	// Calls: logical calls (one per operation, retries inside it), counters
 	// per outcome. A missing key means the page had no such series.
+	// Outcomes never overlap: a call is counted once. Several profiles may
+	// count the same calls, so a dependency's calls come from one profile.
 	Calls map[Outcome]float64
+	// TimedOutFailures counts calls that timed out but that the convention
+	// already counts in another outcome (Envoy's timeouts are 504s, in its
+	// 5xx; resilience4j's retry and breaker count a time limiter's timeout
+	// as failed). They count as timeouts, not as more calls. It belongs to
+	// Calls and is taken with them.
+	TimedOutFailures float64 // counter
 
 	Retries          float64 // counter: attempts after the first
 	RetriesExhausted float64 // counter: calls that ran out of attempts
@@ -188,6 +196,8 @@ func (o *Observation) counterOf(dst *float64) int {
 		return fPendingResolved
 	case &o.ForcedRejections:
 		return fForcedRejections
+	case &o.TimedOutFailures:
+		return fTimedOutFailures
 	}
 	return -1
 }
@@ -197,7 +207,8 @@ func NewObservation(dep, profile string) Observation {
 	return Observation{
 		Dependency: dep, Profile: profile, Breaker: BreakerUnknown,
 		LastTransition: nan, Transitions: nan,
-		Retries: nan, RetriesExhausted: nan, RetryMaxAttempts: nan, TimeoutSeconds: nan,
+		TimedOutFailures: nan,
+		Retries:          nan, RetriesExhausted: nan, RetryMaxAttempts: nan, TimeoutSeconds: nan,
 		LatencyMean: nan,
 		PoolActive:  nan, PoolIdle: nan, PoolMax: nan, PoolPending: nan, PoolAcquireTimeouts: nan,
 		BulkheadInFlight: nan, BulkheadMax: nan,

@@ -19,8 +19,15 @@ import (
 // Observation.BreakerLimit and never as an open breaker; the state stays
 // unknown. Forcing a cluster "open" is runtime maintenance mode
 // (upstream.maintenance_mode.<cluster>=100, see internal/admin); the
-// requests it rejects are counted in ForcedRejections (and short-circuited
-// calls), and while that counter rises the breaker is forced open.
+// requests it rejects are counted in ForcedRejections, and while that
+// counter rises the breaker is forced open.
+//
+// Calls are the responses by class (upstream_rq_xx, else upstream_rq by
+// code), and nothing else: Envoy's router charges every request it ends
+// itself as a response code too — a timeout as a 504, a pending overflow
+// and a maintenance-mode rejection as a 503 — so those already are
+// failures. upstream_rq_timeout is reported as TimedOutFailures: timeouts
+// that are counted once, inside the failures.
 type envoy struct{}
 
 func init() { register(envoy{}) }
@@ -150,11 +157,8 @@ func envoyRead(o *Observation, a *envoyAcc, f *dto.MetricFamily, name string, m 
 			a.codes[code] += v
 		}
 	case "upstream_rq_timeout":
-		o.addCall(OutcomeTimeout, seriesOf(f.GetName(), m), v)
-	case "upstream_rq_pending_overflow":
-		o.addCall(OutcomeShortCircuited, seriesOf(f.GetName(), m), v)
+		o.add(&o.TimedOutFailures, seriesOf(f.GetName(), m), v)
 	case "upstream_rq_maintenance_mode":
-		o.addCall(OutcomeShortCircuited, seriesOf(f.GetName(), m), v)
 		o.ForcedRejections = v
 	case "upstream_rq_retry":
 		o.Retries = v

@@ -112,6 +112,7 @@ func convJSON(obs []Observation) []byte {
 			"pending_count": o.PendingCount, "pending_oldest_age": o.PendingOldestAge, "pending_created": o.PendingCreated,
 			"pending_resolved": o.PendingResolved, "breaker_failure_rate": o.BreakerFailureRate,
 			"breaker_slow_call_rate": o.BreakerSlowCallRate, "forced_rejections": o.ForcedRejections, "ejected_hosts": o.EjectedHosts,
+			"timed_out_failures": o.TimedOutFailures,
 		} {
 			if !math.IsNaN(v) {
 				m[name] = v

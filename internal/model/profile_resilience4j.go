@@ -252,10 +252,16 @@ func (a *r4jAcc) fill(o *Observation) {
 	}
 	o.addCall(OutcomeShortCircuited, 0, notPermit)
 	if n, ok := a.tlKinds["timeout"]; ok {
-		// A timed-out call is an unknown outcome. The breaker and the retry
-		// also record it as failed; it is not subtracted there, because the
-		// difference of two counters is not a counter (it would fake resets).
-		o.addCall(OutcomeTimeout, 0, n)
+		// A timed-out call is an unknown outcome. The retry and the breaker
+		// record it as failed too, so with their calls it is a timeout
+		// inside the failures (it is not subtracted from them: the
+		// difference of two counters is not a counter, it would fake
+		// resets). The time limiter's own kinds are disjoint.
+		if a.retryKinds != nil || a.cbKinds != nil || r4jHasAny(a.oldKinds, "successful", "failed") {
+			o.add(&o.TimedOutFailures, 0, n)
+		} else {
+			o.addCall(OutcomeTimeout, 0, n)
+		}
 	}
 
 	o.Latency = a.latency

@@ -65,8 +65,18 @@ func rate(ss []sample, f int) float64 {
 // the samples, and the longest span among them. ok is false when no outcome
 // counter has two points.
 func callTotals(ss []sample, outcomes []Outcome) (inc, span float64, ok bool) {
+	fs := make([]int, 0, len(Outcomes))
 	for _, o := range outcomes {
-		i, sp, k := increase(ss, callField(o))
+		fs = append(fs, callField(o))
+	}
+	return totals(ss, fs)
+}
+
+// totals sums the increases of counter fields over the samples, and the
+// longest span among them. ok is false when no field has two points.
+func totals(ss []sample, fields []int) (inc, span float64, ok bool) {
+	for _, f := range fields {
+		i, sp, k := increase(ss, f)
 		if !k {
 			continue
 		}
@@ -79,6 +89,10 @@ func callTotals(ss []sample, outcomes []Outcome) (inc, span float64, ok bool) {
 	}
 	return inc, span, true
 }
+
+// timeoutFields count timeouts: calls whose outcome is a timeout, and
+// timed-out calls a convention counts as failures (Observation.TimedOutFailures).
+var timeoutFields = []int{callField(OutcomeTimeout), fTimedOutFailures}
 
 // nonSuccess are the outcomes that count as errors in the error ratio.
 var nonSuccess = Outcomes[1:]
@@ -94,7 +108,7 @@ type windowRates struct {
 func ratesOf(ss []sample) windowRates {
 	w := windowRates{
 		calls: nan, errorRatio: nan, retryRatio: nan, timeoutRatio: nan,
-		timeouts:    rate(ss, callField(OutcomeTimeout)),
+		timeouts:    nan,
 		retries:     rate(ss, fRetries),
 		rejected:    rate(ss, callField(OutcomeBulkheadRejected)),
 		created:     rate(ss, fPendingCreated),
@@ -103,6 +117,9 @@ func ratesOf(ss []sample) windowRates {
 	}
 	if inc, _, ok := increase(ss, fTransitions); ok {
 		w.transitions = inc
+	}
+	if inc, span, ok := totals(ss, timeoutFields); ok && span > 0 {
+		w.timeouts = inc / span
 	}
 	all, span, ok := callTotals(ss, Outcomes)
 	if !ok || span <= 0 {
@@ -116,7 +133,7 @@ func ratesOf(ss []sample) windowRates {
 		if bad, _, ok := callTotals(ss, nonSuccess); ok {
 			w.errorRatio = bad / all
 		}
-		if inc, _, ok := increase(ss, callField(OutcomeTimeout)); ok {
+		if inc, _, ok := totals(ss, timeoutFields); ok {
 			w.timeoutRatio = inc / all
 		}
 		// First attempts are logical calls: each call makes one first

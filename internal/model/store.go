@@ -159,6 +159,7 @@ const (
 	fSlowCallRate
 	fForcedRejections
 	fEjectedHosts
+	fTimedOutFailures
 	fCalls
 	nFields = fCalls + 5
 )
@@ -358,6 +359,7 @@ func (s *Store) append(ts *targetState, m *merged, t time.Time) bool {
 		fPendingCreated: o.PendingCreated, fPendingResolved: o.PendingResolved,
 		fFailureRate: o.BreakerFailureRate, fSlowCallRate: o.BreakerSlowCallRate,
 		fForcedRejections: o.ForcedRejections, fEjectedHosts: o.EjectedHosts,
+		fTimedOutFailures: o.TimedOutFailures,
 	}
 	for i, out := range Outcomes {
 		smp.v[fCalls+i] = nan
@@ -491,7 +493,7 @@ func (c *counterTrack) cumulate(v *[nFields]float64, parts []counterPart) {
 // counterFields are the sample fields that hold counters.
 var counterFields = func() []int {
 	fs := []int{fTransitions, fRetries, fRetriesExhausted, fPoolAcquireTimeouts,
-		fPendingCreated, fPendingResolved, fForcedRejections}
+		fPendingCreated, fPendingResolved, fForcedRejections, fTimedOutFailures}
 	for i := range Outcomes {
 		fs = append(fs, fCalls+i)
 	}
@@ -812,8 +814,16 @@ func pointOf(a, b *sample, scratch *[]Bucket) Point {
 			p.ErrorRatio = Value(bad / all)
 		}
 	}
-	if d, ok := step(callField(OutcomeTimeout)); ok {
-		p.TimeoutsPerSecond = Value(d / dt)
+	var timeouts float64
+	anyTimeouts := false
+	for _, f := range timeoutFields {
+		if d, ok := step(f); ok {
+			timeouts += d
+			anyTimeouts = true
+		}
+	}
+	if anyTimeouts {
+		p.TimeoutsPerSecond = Value(timeouts / dt)
 	}
 	if d, ok := step(fRetries); ok {
 		p.RetriesPerSecond = Value(d / dt)
