@@ -22,8 +22,9 @@ import (
 // tried as text). maxSeries caps the page in Prometheus series — one per
 // sample line, so a histogram counts each bucket plus _sum and _count; 0
 // means no cap. Families split across a text page are merged, repeated
-// HELP/TYPE lines ignored (the first wins), and duplicate series dropped (the
-// first wins, as Prometheus keeps the first sample of a duplicate). Errors
+// HELP/TYPE lines ignored (the first wins), and duplicate series and
+// duplicate histogram buckets dropped (the first wins, as Prometheus keeps
+// the first sample of a duplicate). Errors
 // are *Error of KindParse or KindTooManySeries. body is not modified.
 func ParsePage(body []byte, contentType string, maxSeries int) (*model.Page, error) {
 	format := expfmt.Format(contentType)
@@ -241,7 +242,43 @@ func (m *merger) add(f *dto.MetricFamily) {
 			continue
 		}
 		fs.sigs[sig] = metric
+		dedupBuckets(metric.Histogram)
 		fs.f.Metric = append(fs.f.Metric, metric)
+	}
+}
+
+// dedupBuckets drops buckets whose bound an earlier bucket of the histogram
+// has ("le" repeated on a text page, also spelled differently: 1 and 1.0).
+// expfmt appends such a line as one more bucket, and equal bounds are
+// otherwise merged by adding their counts. A histogram has a dozen buckets
+// or so: a quadratic scan, allocation-free while they are distinct, beats
+// a map; a hostile page with thousands gets the map.
+func dedupBuckets(h *dto.Histogram) {
+	if h == nil || len(h.Bucket) < 2 {
+		return
+	}
+	bs := h.Bucket
+	if len(bs) > 64 {
+		seen := make(map[float64]bool, len(bs))
+		h.Bucket = slices.DeleteFunc(slices.Clone(bs), func(b *dto.Bucket) bool {
+			dup := seen[b.GetUpperBound()]
+			seen[b.GetUpperBound()] = true
+			return dup
+		})
+		return
+	}
+	for i := 1; i < len(bs); i++ {
+		if !slices.ContainsFunc(bs[:i], func(b *dto.Bucket) bool { return b.GetUpperBound() == bs[i].GetUpperBound() }) {
+			continue
+		}
+		kept := slices.Clone(bs[:i])
+		for _, b := range bs[i+1:] {
+			if !slices.ContainsFunc(kept, func(k *dto.Bucket) bool { return k.GetUpperBound() == b.GetUpperBound() }) {
+				kept = append(kept, b)
+			}
+		}
+		h.Bucket = kept
+		return
 	}
 }
 

@@ -3,9 +3,11 @@ package scrape
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -154,6 +156,38 @@ func TestParsePageText(t *testing.T) {
 				f := p.Family("h")
 				if len(f.Metric) != 1 || f.Metric[0].GetHistogram().GetSampleCount() != 3 {
 					t.Fatalf("histogram %v", f)
+				}
+			},
+		},
+		{
+			name: "duplicate bucket lines keep the first",
+			page: "# TYPE h histogram\nh_bucket{le=\"0.1\"} 90\nh_bucket{le=\"0.1\"} 70\nh_bucket{le=\"1\"} 100\n" +
+				"h_bucket{le=\"1.0\"} 100\nh_bucket{le=\"+Inf\"} 100\nh_sum 9\nh_count 100\n",
+			check: func(t *testing.T, p *model.Page) {
+				var got []string
+				for _, b := range p.Family("h").Metric[0].GetHistogram().GetBucket() {
+					got = append(got, fmt.Sprintf("%g:%d", b.GetUpperBound(), b.GetCumulativeCount()))
+				}
+				if strings.Join(got, " ") != "0.1:90 1:100 +Inf:100" {
+					t.Errorf("buckets %v, want 0.1:90 1:100 +Inf:100", got)
+				}
+			},
+		},
+		{
+			name: "duplicate bucket lines among many buckets keep the first",
+			page: func() string {
+				var b strings.Builder
+				b.WriteString("# TYPE h histogram\n")
+				for i := range 100 {
+					fmt.Fprintf(&b, "h_bucket{le=\"%d\"} %d\n", i, i)
+				}
+				b.WriteString("h_bucket{le=\"7\"} 500\nh_bucket{le=\"+Inf\"} 100\nh_count 100\nh_sum 1\n")
+				return b.String()
+			}(),
+			check: func(t *testing.T, p *model.Page) {
+				bs := p.Family("h").Metric[0].GetHistogram().GetBucket()
+				if len(bs) != 101 || bs[7].GetCumulativeCount() != 7 || !math.IsInf(bs[100].GetUpperBound(), 1) {
+					t.Errorf("%d buckets, le=7 count %d, want 101 and 7", len(bs), bs[7].GetCumulativeCount())
 				}
 			},
 		},
@@ -320,4 +354,44 @@ func FuzzParsePage(f *testing.F) {
 			t.Fatalf("%d series passed a cap of %d", p.Series(), limit)
 		}
 	})
+}
+
+// TestDuplicateBucketQuantile checks the quantile a page with a repeated
+// bucket line gives end to end: Prometheus keeps the first sample, so p99
+// is 0.91 (summing both would give 0.099).
+func TestDuplicateBucketQuantile(t *testing.T) {
+	tests := []struct {
+		name, page string
+		p99        float64
+	}{
+		{"bucket repeated", `h_bucket{dependency="pg",le="0.1"} 90` + "\n" + `h_bucket{dependency="pg",le="0.1"} 90` + "\n", 0.91},
+		{"bucket once", `h_bucket{dependency="pg",le="0.1"} 90` + "\n", 0.91},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := model.NewStore(model.StoreOptions{})
+			for i, counts := range []string{"", tc.page} {
+				body := "# TYPE resilience_calls_total counter\n" + `resilience_calls_total{dependency="pg",outcome="success"} 0` +
+					"\n# TYPE resilience_attempt_duration_seconds histogram\n"
+				if counts == "" {
+					body += `resilience_attempt_duration_seconds_bucket{dependency="pg",le="0.1"} 0` + "\n" +
+						`resilience_attempt_duration_seconds_bucket{dependency="pg",le="1"} 0` + "\n" +
+						`resilience_attempt_duration_seconds_bucket{dependency="pg",le="+Inf"} 0` + "\n"
+				} else {
+					body += strings.ReplaceAll(counts, "h_bucket", "resilience_attempt_duration_seconds_bucket") +
+						`resilience_attempt_duration_seconds_bucket{dependency="pg",le="1"} 100` + "\n" +
+						`resilience_attempt_duration_seconds_bucket{dependency="pg",le="+Inf"} 100` + "\n"
+				}
+				p, err := ParsePage([]byte(body), textCT, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.Ingest(model.Scrape{Target: "t", Time: time.Unix(int64(i), 0), Page: p})
+			}
+			d := s.Snapshot(time.Unix(1, 0), time.Minute).Dependencies
+			if len(d) != 1 || math.Abs(float64(d[0].Latency.P99)-tc.p99) > 1e-9 {
+				t.Errorf("dependencies %+v, want p99 %v", d, tc.p99)
+			}
+		})
+	}
 }
