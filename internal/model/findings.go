@@ -23,10 +23,12 @@ func targetDownFinding(ts *targetState, now time.Time) Finding {
 }
 
 // findingsOf applies the rules of issue 3 to one dependency. all is its
-// history up to the snapshot, ws the part inside the window, w the window's
-// rates. Since is the start of the latest run in which the condition held
-// continuously, from history; zero when history cannot tell.
-func findingsOf(dep *Dependency, all, ws []sample, w windowRates, th Thresholds) []Finding {
+// history up to the snapshot, allSteps the steps between its samples
+// (allSteps[i] ends at all[i+1]), ws the part inside the window, w the
+// window's rates. Since is the start of the latest run in which the
+// condition held continuously, from the whole history, not only the
+// window's; zero when history cannot tell.
+func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w windowRates, th Thresholds) []Finding {
 	var out []Finding
 	add := func(kind FindingKind, sev Severity, since time.Time, format string, args ...any) {
 		out = append(out, Finding{
@@ -74,13 +76,13 @@ func findingsOf(dep *Dependency, all, ws []sample, w windowRates, th Thresholds)
 		if w.retryRatio >= 1 {
 			sev = Critical
 		}
-		since := runSince(len(steps), func(i int) (bool, bool) {
-			c, r := float64(steps[i].CallsPerSecond), float64(steps[i].RetriesPerSecond)
+		since := runSince(len(allSteps), func(i int) (bool, bool) {
+			c, r := float64(allSteps[i].CallsPerSecond), float64(allSteps[i].RetriesPerSecond)
 			if !(c > 0) || math.IsNaN(r) {
 				return false, false
 			}
 			return r/c >= th.RetryRatioWarning, true
-		}, func(i int) time.Time { return steps[i].Time })
+		}, func(i int) time.Time { return allSteps[i].Time })
 		add(RetryStorm, sev, since, "retry storm — %s retries/s for %s first attempts/s (ratio %s)",
 			num(w.retries), num(w.calls), num(w.retryRatio))
 	}
@@ -140,26 +142,26 @@ func findingsOf(dep *Dependency, all, ws []sample, w windowRates, th Thresholds)
 	// tail_near_timeout.
 	p99, timeout := float64(dep.Latency.P99), last.v[fTimeout]
 	if timeout > 0 && p99 >= th.TailNearTimeout*timeout {
-		since := runSince(len(steps), func(i int) (bool, bool) {
-			v := float64(steps[i].Latency.P99)
+		since := runSince(len(allSteps), func(i int) (bool, bool) {
+			v := float64(allSteps[i].Latency.P99)
 			if math.IsNaN(v) {
 				return false, false
 			}
 			return v >= th.TailNearTimeout*timeout, true
-		}, func(i int) time.Time { return steps[i].Time })
+		}, func(i int) time.Time { return allSteps[i].Time })
 		add(TailNearTimeout, Warning, since, "tail near timeout — p99 %ss is %s%% of the %ss timeout",
 			num(p99), num(100*p99/timeout), num(timeout))
 	}
 
 	// timeouts_rising: unknown outcomes as a share of calls.
 	if w.timeoutRatio >= th.TimeoutRatio && w.timeouts > 0 {
-		since := runSince(len(steps), func(i int) (bool, bool) {
-			c, t := float64(steps[i].CallsPerSecond), float64(steps[i].TimeoutsPerSecond)
+		since := runSince(len(allSteps), func(i int) (bool, bool) {
+			c, t := float64(allSteps[i].CallsPerSecond), float64(allSteps[i].TimeoutsPerSecond)
 			if !(c > 0) || math.IsNaN(t) {
 				return false, false
 			}
 			return t/c >= th.TimeoutRatio, true
-		}, func(i int) time.Time { return steps[i].Time })
+		}, func(i int) time.Time { return allSteps[i].Time })
 		add(TimeoutsRising, Warning, since, "timeouts rising — %s timeouts/s, %s%% of %s calls/s (outcome unknown)",
 			num(w.timeouts), num(100*w.timeoutRatio), num(w.calls))
 	}

@@ -105,6 +105,26 @@ func TestFindings(t *testing.T) {
 		}),
 		want: BacklogStale, severity: Warning, message: "oldest 5m1s old", since: 2,
 	}, {
+		// The snapshot's window is the last minute; these held for 99 s.
+		name: "retry storm since before the window",
+		pages: series(100, func(i int) pg {
+			return pg{dep: "pg", success: float64(10 * i), retries: float64(6 * i)}
+		}),
+		want: RetryStorm, severity: Warning, message: "ratio 0.6", since: 1,
+	}, {
+		name: "timeouts rising since before the window",
+		pages: series(100, func(i int) pg {
+			return pg{dep: "pg", success: float64(90 * i), timeout: float64(10 * i)}
+		}),
+		want: TimeoutsRising, severity: Warning, message: "10% of 100 calls/s", since: 1,
+	}, {
+		name: "tail near the timeout since before the window",
+		pages: series(100, func(i int) pg {
+			n := float64(100 * i)
+			return pg{dep: "pg", success: n, timeoutSec: 1, buckets: []float64{0, 0, n, n}}
+		}),
+		want: TailNearTimeout, severity: Warning, message: "99.5% of the 1s timeout", since: 1,
+	}, {
 		name: "backlog growing after a plateau: dated from the growth, not the plateau",
 		pages: series(40, func(i int) pg {
 			n := 5.0

@@ -722,7 +722,8 @@ func (s *Store) dependency(ts *targetState, d *depState, now time.Time, window t
 	// A stale dependency's conditions are not current; a target down says
 	// why (below), a vanished dependency's Stale flag does.
 	if !dep.Stale {
-		dep.Findings = findingsOf(&dep, all, ws, w, s.opts.Thresholds)
+		// d.points[0] has no predecessor: the steps start at the second sample.
+		dep.Findings = findingsOf(&dep, all, d.points[1:n], ws, w, s.opts.Thresholds)
 	}
 	d.memo.Store(&depMemo{version: d.version, n: n, window: window, stale: stale, dep: dep})
 	return dep, true
