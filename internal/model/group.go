@@ -95,6 +95,7 @@ func groupOf(ms []Dependency) Dependency {
 		P99:  maxKnown(ms, func(d *Dependency) Value { return d.Latency.P99 }),
 		P999: maxKnown(ms, func(d *Dependency) Value { return d.Latency.P999 }),
 	}
+	g.LatencyMean = maxKnown(ms, func(d *Dependency) Value { return d.LatencyMean })
 	g.TimeoutSeconds = maxKnown(ms, func(d *Dependency) Value { return d.TimeoutSeconds })
 
 	g.Pool = Pool{

@@ -22,6 +22,7 @@ func member(target, name string, mods ...func(*Dependency)) Dependency {
 		Breaker:        Breaker{State: BreakerClosed, Since: t0, Transitions: 1},
 		CallsPerSecond: 10, ErrorRatio: 0.1, TimeoutsPerSecond: 1, RetriesPerSecond: 2, RetryRatio: 0.2,
 		Latency:        Quantiles{P50: 0.01, P90: 0.02, P99: 0.05, P999: 0.1},
+		LatencyMean:    Unknown(),
 		TimeoutSeconds: 1,
 		Pool:           Pool{InUse: 2, Max: 10, Pending: 0},
 		Bulkhead:       Bulkhead{InFlight: 3, Max: 20, RejectedPerSecond: 0.5},
@@ -41,7 +42,7 @@ func unknownEverywhere(d *Dependency) {
 	d.Breaker = Breaker{State: BreakerUnknown, Transitions: u}
 	d.CallsPerSecond, d.ErrorRatio, d.TimeoutsPerSecond, d.RetriesPerSecond, d.RetryRatio = u, u, u, u, u
 	d.Latency = Quantiles{P50: u, P90: u, P99: u, P999: u}
-	d.TimeoutSeconds = u
+	d.LatencyMean, d.TimeoutSeconds = u, u
 	d.Pool = Pool{InUse: u, Max: u, Pending: u}
 	d.Bulkhead = Bulkhead{InFlight: u, Max: u, RejectedPerSecond: u}
 	d.Pending = Pending{Count: u, OldestAgeSeconds: u, CreatedPerSecond: u, ResolvedPerSecond: u}
@@ -61,7 +62,7 @@ func groupValues(d *Dependency) map[string]Value {
 		"calls": d.CallsPerSecond, "err": d.ErrorRatio, "timeouts": d.TimeoutsPerSecond,
 		"retries": d.RetriesPerSecond, "retryRatio": d.RetryRatio,
 		"p50": d.Latency.P50, "p90": d.Latency.P90, "p99": d.Latency.P99, "p999": d.Latency.P999,
-		"timeout":   d.TimeoutSeconds,
+		"mean": d.LatencyMean, "timeout": d.TimeoutSeconds,
 		"poolInUse": d.Pool.InUse, "poolMax": d.Pool.Max, "poolPending": d.Pool.Pending,
 		"bulkInFlight": d.Bulkhead.InFlight, "bulkMax": d.Bulkhead.Max, "rejected": d.Bulkhead.RejectedPerSecond,
 		"pending": d.Pending.Count, "oldest": d.Pending.OldestAgeSeconds,
@@ -100,12 +101,14 @@ func TestGroupByName(t *testing.T) {
 				d.CallsPerSecond, d.ErrorRatio, d.RetriesPerSecond, d.RetryRatio = 30, 0.5, 3, 0.1
 				d.Latency.P99, d.Latency.P50 = 2, 0.005
 				d.TimeoutSeconds = 2.5
+				d.LatencyMean = 0.3
 				d.Pending.OldestAgeSeconds = 400
 			}),
 			member(gC, "pg", func(d *Dependency) {
 				d.CallsPerSecond, d.ErrorRatio, d.RetryRatio = 0, u, u
 				d.Pool, d.Latency.P999 = Pool{InUse: 1, Max: 5, Pending: 3}, 7
 				d.EjectedHosts = 2
+				d.LatencyMean = 0.2
 			}),
 		},
 		want: []groupWant{{
@@ -117,6 +120,7 @@ func TestGroupByName(t *testing.T) {
 				"retries":    7,
 				"retryRatio": (2.0 + 3) / 40, // Σretries/Σcalls
 				"p50":        0.01, "p90": 0.02, "p99": 2, "p999": 7,
+				"mean":      0.3, // the worst replica's, as for quantiles
 				"timeout":   2.5,
 				"poolInUse": 5, "poolMax": 25, "poolPending": 3,
 				"bulkInFlight": 9, "bulkMax": 60, "rejected": 1.5,

@@ -116,10 +116,15 @@ type Dependency struct {
 	RetriesPerSecond  Value
 	RetryRatio        Value // retries / first attempts
 	Latency           Quantiles
-	TimeoutSeconds    Value
-	Pool              Pool
-	Bulkhead          Bulkhead
-	Pending           Pending
+	// LatencyMean is an average latency in seconds that the target computed
+	// itself, as last scraped (HAProxy: over its last 1024 connections);
+	// unknown where a convention exports none. Never a quantile: show it
+	// only where quantiles are unknown, and say it is an average.
+	LatencyMean    Value
+	TimeoutSeconds Value
+	Pool           Pool
+	Bulkhead       Bulkhead
+	Pending        Pending
 	// EjectedHosts is how many upstream hosts outlier detection has ejected
 	// at the last scrape (Envoy); unknown elsewhere.
 	EjectedHosts Value

@@ -697,6 +697,7 @@ func (s *Store) dependency(ts *targetState, d *depState, now time.Time, window t
 		CallsPerSecond: Value(w.calls), ErrorRatio: Value(w.errorRatio),
 		TimeoutsPerSecond: Value(w.timeouts), RetriesPerSecond: Value(w.retries), RetryRatio: Value(w.retryRatio),
 		Latency:        unknownQuantiles(),
+		LatencyMean:    Value(last.v[fLatencyMean]),
 		TimeoutSeconds: Value(last.v[fTimeout]),
 		Pool:           Pool{InUse: Value(last.v[fPoolActive]), Max: Value(last.v[fPoolMax]), Pending: Value(last.v[fPoolPending])},
 		Bulkhead: Bulkhead{

@@ -294,13 +294,14 @@ func TestSummaryFallbackAndMean(t *testing.T) {
 		name string
 		obs  func(o *Observation)
 		want Quantiles
+		mean float64 // NaN: unknown
 	}{
 		{"summary quantiles when there is no histogram", func(o *Observation) {
 			o.LatencyQuantiles = map[float64]float64{0.5: 0.1, 0.99: 0.7}
-		}, Quantiles{P50: 0.1, P90: Unknown(), P99: 0.7, P999: Unknown()}},
-		{"a mean is never a quantile", func(o *Observation) {
+		}, Quantiles{P50: 0.1, P90: Unknown(), P99: 0.7, P999: Unknown()}, math.NaN()},
+		{"a mean is never a quantile, it is the mean", func(o *Observation) {
 			o.LatencyMean = 0.3
-		}, unknownQuantiles()},
+		}, unknownQuantiles(), 0.3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -312,7 +313,11 @@ func TestSummaryFallbackAndMean(t *testing.T) {
 			s := NewStore(StoreOptions{Force: []string{"fake"}, Extra: []Profile{p}})
 			s.Ingest(Scrape{Target: "t", Time: at(0), Page: NewPage(nil)})
 			s.Ingest(Scrape{Target: "t", Time: at(1), Page: NewPage(nil)})
-			got := dep(t, s.Snapshot(at(1), time.Minute), "pg").Latency
+			d := dep(t, s.Snapshot(at(1), time.Minute), "pg")
+			if !near(d.LatencyMean, tt.mean) {
+				t.Errorf("mean = %v, want %v", d.LatencyMean, tt.mean)
+			}
+			got := d.Latency
 			for i, pair := range [][2]Value{{got.P50, tt.want.P50}, {got.P90, tt.want.P90}, {got.P99, tt.want.P99}, {got.P999, tt.want.P999}} {
 				if !near(pair[0], float64(pair[1])) {
 					t.Errorf("level %v = %v, want %v", quantileLevels[i], pair[0], pair[1])

@@ -66,6 +66,9 @@ type jsonLatency struct {
 	P90  number `json:"p90"`
 	P99  number `json:"p99"`
 	P999 number `json:"p999"`
+	// Mean is an average the target computed itself (HAProxy), as last
+	// scraped; null where a convention exports none. Not a quantile.
+	Mean number `json:"mean"`
 }
 
 type jsonPool struct {
@@ -150,6 +153,7 @@ func JSON(w io.Writer, s *model.Snapshot) error {
 			LatencySeconds: jsonLatency{
 				P50: number(d.Latency.P50), P90: number(d.Latency.P90),
 				P99: number(d.Latency.P99), P999: number(d.Latency.P999),
+				Mean: number(d.LatencyMean),
 			},
 			TimeoutSeconds: number(d.TimeoutSeconds),
 			Pool:           jsonPool{InUse: number(d.Pool.InUse), Max: number(d.Pool.Max), Pending: number(d.Pool.Pending)},

@@ -25,6 +25,7 @@ func fixture() *model.Snapshot {
 		Breaker:        model.Breaker{State: model.BreakerUnknown, Transitions: u, FailureRate: u, SlowCallRate: u},
 		CallsPerSecond: u, ErrorRatio: u, TimeoutsPerSecond: u, RetriesPerSecond: u, RetryRatio: u,
 		Latency:        model.Quantiles{P50: u, P90: u, P99: u, P999: u},
+		LatencyMean:    u,
 		TimeoutSeconds: u,
 		Pool:           model.Pool{InUse: u, Max: u, Pending: u},
 		Bulkhead:       model.Bulkhead{InFlight: u, Max: u, RejectedPerSecond: u},
@@ -65,6 +66,10 @@ func fixture() *model.Snapshot {
 	edge.Target, edge.Name, edge.Profiles, edge.LastSeen = "http://a/metrics", "edge", []string{"envoy"}, now
 	edge.Breaker.Limit = "pending"
 
+	api := unknownDep
+	api.Target, api.Name, api.Profiles, api.LastSeen = "http://a/metrics", "api", []string{"haproxy"}, now
+	api.LatencyMean = 0.12
+
 	return &model.Snapshot{
 		Time: now, Window: time.Minute,
 		Targets: []model.TargetHealth{
@@ -73,7 +78,7 @@ func fixture() *model.Snapshot {
 			{URL: "http://b/metrics", Err: "connection refused", LastScrape: now, LastSuccess: now.Add(-12 * time.Second),
 				ScrapeDuration: time.Millisecond},
 		},
-		Dependencies: []model.Dependency{pg, stock, edge, mail},
+		Dependencies: []model.Dependency{pg, stock, edge, api, mail},
 		Findings:     []model.Finding{pgFinding, down, storm},
 	}
 }
@@ -178,6 +183,18 @@ func TestJSONContract(t *testing.T) {
 			pb := d["breaker"].(map[string]any)
 			if pb["failure_rate"] != 62.5 || pb["slow_call_rate"] != 12.5 {
 				t.Errorf("pg breaker rates written as %v / %v, want 62.5 / 12.5 (percent)", pb["failure_rate"], pb["slow_call_rate"])
+			}
+		}
+	}
+	lat := mail["latency_seconds"].(map[string]any)
+	if latencyKeys := []string{"p50", "p90", "p99", "p999", "mean"}; len(lat) != len(latencyKeys) {
+		t.Errorf("latency_seconds has keys %v, the contract has %v", lat, latencyKeys)
+	}
+	for _, d := range deps {
+		if d := d.(map[string]any); d["name"] == "api" {
+			al := d["latency_seconds"].(map[string]any)
+			if al["mean"] != 0.12 || al["p50"] != nil || al["p99"] != nil {
+				t.Errorf("api latency written as %v, want mean 0.12 and unknown quantiles", al)
 			}
 		}
 	}

@@ -59,9 +59,16 @@ func (d detailModel) build(snap *model.Snapshot, dep *model.Dependency, evs []mo
 	add(fmt.Sprintf("calls %s/s · errors %s · timeouts %s/s · retries %s/s (ratio %s)",
 		format.Rate(dep.CallsPerSecond), format.Percent(dep.ErrorRatio), format.Rate(dep.TimeoutsPerSecond),
 		format.Rate(dep.RetriesPerSecond), format.Percent(dep.RetryRatio)))
-	add(fmt.Sprintf("latency p50 %s · p90 %s · p99 %s · p99.9 %s · timeout %s",
-		format.Seconds(dep.Latency.P50), format.Seconds(dep.Latency.P90), format.Seconds(dep.Latency.P99),
-		format.Seconds(dep.Latency.P999), format.Seconds(dep.TimeoutSeconds)))
+	if q := dep.Latency; !q.P50.Known() && !q.P90.Known() && !q.P99.Known() && !q.P999.Known() && dep.LatencyMean > 0 {
+		// Only an average (HAProxy): said to be one, never put in a
+		// quantile's place. 0 is HAProxy's average before it timed anything.
+		add(fmt.Sprintf("latency avg %s (no histogram) · timeout %s",
+			format.Seconds(dep.LatencyMean), format.Seconds(dep.TimeoutSeconds)))
+	} else {
+		add(fmt.Sprintf("latency p50 %s · p90 %s · p99 %s · p99.9 %s · timeout %s",
+			format.Seconds(dep.Latency.P50), format.Seconds(dep.Latency.P90), format.Seconds(dep.Latency.P99),
+			format.Seconds(dep.Latency.P999), format.Seconds(dep.TimeoutSeconds)))
+	}
 	waiting := ""
 	if dep.Pool.Pending.Known() {
 		waiting = " (" + format.Count(dep.Pool.Pending) + " waiting)"
