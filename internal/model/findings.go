@@ -70,21 +70,30 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 		}
 	}
 
-	// retry_storm.
-	if w.retryRatio >= th.RetryRatioWarning && w.calls > 0 {
+	// retry_storm. Retries while no call completes have no ratio, but
+	// retries/s ≥ first attempts/s holds: every call is still retrying.
+	noneComplete := w.calls == 0 && w.retries > 0
+	if w.retryRatio >= th.RetryRatioWarning && w.calls > 0 || noneComplete {
 		sev := Warning
-		if w.retryRatio >= 1 {
+		if w.retryRatio >= 1 || noneComplete {
 			sev = Critical
 		}
 		since := runSince(len(allSteps), func(i int) (bool, bool) {
 			c, r := float64(allSteps[i].CallsPerSecond), float64(allSteps[i].RetriesPerSecond)
-			if !(c > 0) || math.IsNaN(r) {
+			switch {
+			case math.IsNaN(c) || math.IsNaN(r) || c == 0 && r == 0:
 				return false, false
+			case c == 0:
+				return true, true
 			}
 			return r/c >= th.RetryRatioWarning, true
 		}, func(i int) time.Time { return allSteps[i].Time })
-		add(RetryStorm, sev, since, "retry storm — %s retries/s for %s first attempts/s (ratio %s)",
-			num(w.retries), num(w.calls), num(w.retryRatio))
+		if noneComplete {
+			add(RetryStorm, sev, since, "retry storm — %s retries/s and no call completed", num(w.retries))
+		} else {
+			add(RetryStorm, sev, since, "retry storm — %s retries/s for %s first attempts/s (ratio %s)",
+				num(w.retries), num(w.calls), num(w.retryRatio))
+		}
 	}
 
 	// pool_exhausted: in-use ≥ max or waiters, continuously for long enough.

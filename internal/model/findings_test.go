@@ -61,6 +61,18 @@ func TestFindings(t *testing.T) {
 		}),
 		want: RetryStorm, severity: Critical, message: "ratio 1.5", since: 1,
 	}, {
+		name: "retries while no call completes is critical",
+		pages: series(11, func(i int) pg {
+			return pg{dep: "pg", success: 100, retries: float64(50 * i)}
+		}),
+		want: RetryStorm, severity: Critical, message: "50 retries/s and no call completed", since: 1,
+	}, {
+		name: "retries stopping calls from completing: dated from the last completed call",
+		pages: series(11, func(i int) pg {
+			return pg{dep: "pg", success: float64(10 * min(i, 5)), retries: float64(min(i, 5) + 50*max(0, i-5))}
+		}),
+		want: RetryStorm, severity: Critical, message: "ratio 5.1", since: 6,
+	}, {
 		name: "pool exhausted for five seconds",
 		pages: series(8, func(i int) pg {
 			w := 0.0
