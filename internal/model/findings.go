@@ -175,12 +175,17 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 			num(w.timeouts), num(100*w.timeoutRatio), num(w.calls))
 	}
 
-	// backlog_growing: the PENDING count rose over the window while more were
-	// created than resolved. Since is the level it grew from: a step where
-	// the count held neither starts nor breaks the growth, so a plateau
-	// before it does not date it back.
+	// backlog_growing: the PENDING count rose over the window (from its
+	// first known value there) while more were created than resolved.
+	// Since is the level it grew from: a step where the count held neither
+	// starts nor breaks the growth, so a plateau before it does not date it back.
 	if len(ws) > 1 {
-		first, lastCount := ws[0].v[fPendingCount], last.v[fPendingCount]
+		first, lastCount := nan, last.v[fPendingCount]
+		for i := range ws {
+			if first = ws[i].v[fPendingCount]; !math.IsNaN(first) {
+				break
+			}
+		}
 		if lastCount > first && w.created > w.resolved {
 			since := runSince(len(all)-1, func(i int) (bool, bool) {
 				a, b := all[i].v[fPendingCount], all[i+1].v[fPendingCount]

@@ -111,6 +111,16 @@ func TestFindings(t *testing.T) {
 		}),
 		want: BacklogGrowing, severity: Warning, message: "0 → 15, 10 created/s vs 5 resolved/s", since: 0,
 	}, {
+		name: "backlog growing, its count unknown at the window's start",
+		pages: func() map[float64]string {
+			out := series(4, func(i int) pg {
+				return pg{dep: "pg", pending: float64(5 * i), created: float64(10 * i), resolved: float64(5 * i)}
+			})
+			out[0] = strings.Replace(out[0], "resilience_pending_operations{dependency=\"pg\"} 0\n", "", 1)
+			return out
+		}(),
+		want: BacklogGrowing, severity: Warning, message: "5 → 15, 10 created/s vs 5 resolved/s", since: 1,
+	}, {
 		name: "backlog stale",
 		pages: series(3, func(i int) pg {
 			return pg{dep: "pg", pending: 1, oldest: 299 + float64(i)}
