@@ -149,9 +149,11 @@ func ratesOf(ss []sample) windowRates {
 var quantileLevels = [4]float64{0.5, 0.9, 0.99, 0.999}
 
 // bucketIncrease returns the per-bucket increases (cumulative, aligned with
-// the last sample's bounds) over consecutive samples that both have that
-// layout; each bucket is a counter of its own, with its own resets, as
-// Prometheus treats it. ok is false without two such samples.
+// the last sample's bounds) between each sample with that layout and the
+// previous sample with a histogram, when that one has the layout too: a
+// scrape that lacked the histogram does not split the range, as for
+// counters (increase). Each bucket is a counter of its own, with its own
+// resets, as Prometheus treats it. ok is false without two such samples.
 func bucketIncrease(ss []sample) (bounds, inc []float64, ok bool) {
 	last := len(ss) - 1
 	for last >= 0 && ss[last].bounds == nil {
@@ -162,8 +164,17 @@ func bucketIncrease(ss []sample) (bounds, inc []float64, ok bool) {
 	}
 	bounds = ss[last].bounds
 	inc = make([]float64, len(bounds))
-	for i := 1; i <= last; i++ {
-		a, b := &ss[i-1], &ss[i]
+	prev := -1
+	for i := 0; i <= last; i++ {
+		if ss[i].bounds == nil {
+			continue
+		}
+		j := prev
+		prev = i
+		if j < 0 {
+			continue
+		}
+		a, b := &ss[j], &ss[i]
 		if !sameBounds(a.bounds, bounds) || !sameBounds(b.bounds, bounds) {
 			continue
 		}

@@ -237,6 +237,22 @@ func TestStoreRates(t *testing.T) {
 			}
 		},
 	}, {
+		name: "a scrape without the histogram does not split the range",
+		pages: map[float64]string{
+			0:  page(pg{dep: "pg", buckets: []float64{100, 100, 100, 100}}),
+			10: page(pg{dep: "pg", buckets: []float64{110, 110, 110, 110}}),
+			20: page(pg{dep: "pg"}),
+			30: page(pg{dep: "pg", buckets: []float64{150, 190, 200, 200}}),
+		},
+		check: func(t *testing.T, d Dependency) {
+			// Increases 10 then 40/80/90 ≤ 0.1/0.5/1: 50, 90, 100 as in the
+			// window above, so the same quantiles; without the bridge only
+			// the first 10 (all ≤ 0.1) would count.
+			if !near(d.Latency.P50, 0.1) || !near(d.Latency.P90, 0.5) || !near(d.Latency.P99, 0.95) {
+				t.Errorf("latency = %+v", d.Latency)
+			}
+		},
+	}, {
 		name: "pending and bulkhead rates",
 		pages: map[float64]string{
 			0: page(pg{dep: "pg", created: 10, resolved: 5, rejected: 0}),
