@@ -115,8 +115,10 @@ type depState struct {
 	// version counts changes to samples (under the Store's write lock), so
 	// memo can tell whether it still holds.
 	version uint64
-	// counters turns each scrape's counters into cumulatives (cumulate).
+	// counters turns each scrape's counters into cumulatives (cumulate),
+	// hist the histogram's buckets (histTrack.cumulate).
 	counters counterTrack
+	hist     histTrack
 	// memo is the last Dependency derived, reused while nothing it was
 	// derived from changed: the UI takes a Snapshot on every ingest, and
 	// one target's scrape leaves every other target's dependencies as
@@ -385,6 +387,7 @@ func (s *Store) append(ts *targetState, m *merged, t time.Time) bool {
 		if prev != nil && slices.Equal(prev.bounds, smp.bounds) {
 			smp.bounds = prev.bounds // share the layout, it rarely changes
 		}
+		d.hist.cumulate(smp.bounds, smp.counts)
 	}
 	var step Point
 	if prev != nil {
@@ -490,6 +493,31 @@ func (c *counterTrack) cumulate(v *[nFields]float64, parts []counterPart) {
 	c.last, c.next = next, c.last
 }
 
+// histTrack turns a dependency's histogram buckets into cumulatives that
+// never decrease, each bucket a counter with its own resets, as counterTrack
+// does for counters: history holds no reset, so any two samples' difference
+// is the increase between them, with samples in between dropped or missing.
+type histTrack struct {
+	bounds []float64 // layout of the last histogram; nil before the first
+	raw    []float64 // its counts as scraped
+	cum    []float64 // its cumulatives (the last sample's counts, read only)
+}
+
+// cumulate replaces counts, a histogram of layout bounds as scraped, by
+// its cumulatives in place. A new layout starts afresh: its buckets are
+// other counters.
+func (h *histTrack) cumulate(bounds, counts []float64) {
+	if h.bounds == nil || !sameBounds(h.bounds, bounds) {
+		h.bounds, h.raw, h.cum = bounds, append(h.raw[:0], counts...), counts
+		return
+	}
+	for k, v := range counts {
+		counts[k] = h.cum[k] + counterDelta(h.raw[k], v)
+		h.raw[k] = v
+	}
+	h.bounds, h.cum = bounds, counts
+}
+
 // counterFields are the sample fields that hold counters.
 var counterFields = func() []int {
 	fs := []int{fTransitions, fRetries, fRetriesExhausted, fPoolAcquireTimeouts,
@@ -586,8 +614,10 @@ func (s *Store) perDepBudget() int {
 
 // thin drops every other sample of the older half of d's history, keeping
 // the oldest and the recent half at full resolution, and returns how many
-// went. Counter increases survive (they are differences of cumulative
-// values); only the resolution of old gauges and steps is lost.
+// went. Counter and bucket increases survive: the Store keeps them as
+// cumulatives with resets already accounted for (counterTrack, histTrack),
+// so the increase across a dropped sample is the difference of its
+// neighbours. Only the resolution of old gauges and steps is lost.
 func thin(d *depState, scratch *[]Bucket) int {
 	ss := d.samples
 	half := len(ss) / 2
