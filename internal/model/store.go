@@ -36,7 +36,13 @@ type StoreOptions struct {
 	// derived from it, under a kilobyte with a histogram). When
 	// dependencies × scrapes in History exceed it, older history of each
 	// dependency is thinned (every other sample dropped), recent history
-	// keeps full resolution. Default 500,000 (about 350 MB at worst).
+	// keeps full resolution; a target's dependencies are brought within
+	// their share at its next scrape. Each dependency keeps at least 4
+	// samples (the fewest that still give a rate over the window), so the
+	// bound is MaxSamples up to MaxSamples/4 dependencies, 4 per dependency
+	// beyond: max(MaxSamples, 4 × targets × MaxDependencies). Default
+	// 500,000 (about 350 MB at worst): 125,000 dependencies, such as 100
+	// targets with 1,000 each, stay within it.
 	MaxSamples int
 }
 
@@ -47,8 +53,11 @@ const (
 	DefaultMaxSamples = 500_000
 	// DefaultMaxDependencies is the default of StoreOptions.MaxDependencies.
 	DefaultMaxDependencies = 1000
-	// minSamplesPerDep is the resolution thinning never goes below.
-	minSamplesPerDep = 32
+	// minSamplesPerDep is the resolution thinning never goes below: the
+	// oldest sample, and recent ones for the window's rates and a step.
+	// Small, because it multiplies with the number of dependencies and
+	// would otherwise be the real bound on memory, not MaxSamples.
+	minSamplesPerDep = 4
 )
 
 // Validate reports forced profile names that match no profile, so the CLI
@@ -593,8 +602,14 @@ func (s *Store) trim(ts *targetState, now time.Time) {
 			d.points = d.points[k:]
 			d.version++
 		}
-		if len(d.samples) > perDep {
-			s.samples -= thin(d, &s.scratch)
+		// One pass drops a quarter; when the share shrank (dependencies
+		// were added) more are needed.
+		for len(d.samples) > perDep {
+			n := thin(d, &s.scratch)
+			if n == 0 {
+				break
+			}
+			s.samples -= n
 			d.version++
 		}
 	}

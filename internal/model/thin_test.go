@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -51,6 +52,51 @@ func TestThinningKeepsIncreasesAcrossResets(t *testing.T) {
 			}
 			if !want.Known() || math.Abs(float64(got-want)) > 1e-9*math.Max(1, math.Abs(float64(want))) {
 				t.Errorf("thinned %v, full history %v", got, want)
+			}
+		})
+	}
+}
+
+// TestMaxSamplesIsTheBound checks that MaxSamples bounds the samples over
+// every dependency of every target, and what a dependency keeps beyond it.
+func TestMaxSamplesIsTheBound(t *testing.T) {
+	tests := []struct {
+		name             string
+		targets, deps    int
+		maxSamples, most int // most: the samples the store may hold
+	}{
+		{"many dependencies share the budget", 2, 50, 500, 500},
+		{"more dependencies than the budget gives 4 each", 2, 100, 200, 4 * 200},
+		{"one dependency keeps up to the budget", 1, 1, 40, 40},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var deps []pg
+			for i := range tt.deps {
+				deps = append(deps, pg{dep: fmt.Sprintf("d%03d", i)})
+			}
+			s := NewStore(StoreOptions{History: time.Hour, MaxSamples: tt.maxSamples})
+			for i := range 60 {
+				for tg := range tt.targets {
+					for k := range deps {
+						deps[k].success = float64(10 * i)
+					}
+					s.Ingest(Scrape{Target: fmt.Sprint("t", tg), Time: at(float64(i)), Page: parsePage(t, page(deps...))})
+				}
+			}
+			s.mu.RLock()
+			held, counted := 0, s.samples
+			for _, ts := range s.targets {
+				for _, d := range ts.deps {
+					held += len(d.samples)
+				}
+			}
+			s.mu.RUnlock()
+			if held > tt.most || held != counted {
+				t.Errorf("%d samples held (store counts %d), want at most %d", held, counted, tt.most)
+			}
+			if d := s.Snapshot(at(59), time.Minute).Dependencies[0]; !near(d.CallsPerSecond, 10) {
+				t.Errorf("calls/s after thinning = %v, want 10", d.CallsPerSecond)
 			}
 		})
 	}
