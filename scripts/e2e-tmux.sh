@@ -74,13 +74,30 @@ wait_for "mail FORCED_OPEN confirmed" 30 'FORCED_OPEN \(confirmed\)'
 wait_for "mail row FORCED_OPEN" 10 '^mail +⊘ FORCED_OPEN'
 
 keys q
-for _ in $(seq 50); do
-	if ! tm list-panes -t "$session" -F '#{pane_current_command}' 2>/dev/null | grep -q resiltop; then
-		echo "e2e-tmux: passed"
-		exit 0
-	fi
-	sleep 0.1
+# gone NAME: waits up to 5 s for resiltop to leave the pane.
+gone() {
+	for _ in $(seq 50); do
+		if ! tm list-panes -t "$session" -F '#{pane_current_command}' 2>/dev/null | grep -q resiltop; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "e2e-tmux: FAILED: resiltop did not exit on $1" >&2
+	screen >&2 || true
+	exit 1
+}
+gone q
+echo "e2e-tmux: ok: quit with q"
+
+# SIGTERM at different moments (during start-up, mid-refresh) must end
+# resiltop promptly and give the terminal back in canonical mode.
+for delay in 0.3 1 2.5; do
+	tm kill-session -t "$session" 2>/dev/null || true
+	tm new-session -d -s "$session" -x 120 -y 40 "$tmp/resiltop --demo --no-color 2>$tmp/stderr; echo EXIT=\$?; stty -a; sleep 30"
+	sleep "$delay"
+	pid=$(tm list-panes -t "$session" -F '#{pane_pid}')
+	pkill -TERM -P "$pid" -x resiltop || true
+	gone "SIGTERM after ${delay}s"
+	wait_for "terminal sane after SIGTERM at ${delay}s" 5 '(^| )icanon( |$)'
 done
-echo "e2e-tmux: FAILED: resiltop did not quit on q" >&2
-screen >&2 || true
-exit 1
+echo "e2e-tmux: passed"

@@ -182,7 +182,10 @@ func Run(ctx context.Context, opts Options) error {
 	if os.Getenv("NO_COLOR") != "" {
 		opts.NoColor = true
 	}
-	popts := []tea.ProgramOption{tea.WithContext(ctx)}
+	// Signals are the caller's: cmd/resiltop cancels ctx on SIGINT/SIGTERM.
+	// Bubble Tea's own handler would race that cancellation and can block
+	// forever sending to an event loop that already stopped.
+	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithoutSignalHandler()}
 	if opts.NoColor {
 		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
 	}
