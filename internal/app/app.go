@@ -50,14 +50,12 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return ExitOK
 	}
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "resiltop: %v\nRun 'resiltop -h' for usage.\n", err)
-		return ExitUsage
+		return usage(env, err)
 	}
 	var extra []model.Profile
 	if cfg.Profiles.Kind != 0 {
 		if extra, err = model.ParseMappings(cfg.ProfilesFile, &cfg.Profiles); err != nil {
-			fmt.Fprintf(env.Stderr, "resiltop: %v\n", err)
-			return ExitUsage
+			return usage(env, err)
 		}
 	}
 	resolver := &admin.Resolver{
@@ -88,14 +86,12 @@ func Main(ctx context.Context, args []string, env Env) int {
 	}
 	opts := model.StoreOptions{History: cfg.History, Thresholds: cfg.Thresholds, Extra: extra, ForceByTarget: forced}
 	if err := opts.Validate(); err != nil {
-		fmt.Fprintf(env.Stderr, "resiltop: %v\n", err)
-		return ExitUsage
+		return usage(env, err)
 	}
 	store := model.NewStore(opts)
 	src, err := scrape.New(cfg.Targets())
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "resiltop: %v\n", err)
-		return ExitUsage
+		return usage(env, err)
 	}
 	if cfg.Once || !env.Terminal {
 		return once(ctx, cfg, store, src, env)
@@ -108,6 +104,12 @@ func Main(ctx context.Context, args []string, env Env) int {
 	return ExitOK
 }
 
+// usage reports a mistake in how resiltop was invoked.
+func usage(env Env, err error) int {
+	fmt.Fprintf(env.Stderr, "resiltop: %v\nRun 'resiltop -h' for usage.\n", err)
+	return ExitUsage
+}
+
 // once scrapes every target, waits one interval, scrapes again (so rates
 // exist), prints the snapshot and returns the exit code.
 func once(ctx context.Context, cfg *config.Config, store *model.Store, src *scrape.Source, env Env) int {
@@ -116,6 +118,7 @@ func once(ctx context.Context, cfg *config.Config, store *model.Store, src *scra
 	}
 	select {
 	case <-ctx.Done():
+		fmt.Fprintln(env.Stderr, "resiltop: interrupted before the second scrape")
 		return ExitFailure
 	case <-time.After(cfg.Interval):
 	}

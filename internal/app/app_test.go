@@ -56,6 +56,8 @@ func TestUsage(t *testing.T) {
 		{"token as a flag", []string{"--admin-token", "s3cret"}, ExitUsage, "", "never a flag"},
 		{"not a URL", []string{"--target", "ftp://x"}, ExitUsage, "", "ftp://x"},
 		{"help", []string{"-h"}, ExitOK, "--target", ""},
+		{"unknown profile", []string{"--target", "http://127.0.0.1:1/metrics", "--profile", "nosuch"}, ExitUsage, "", "Run 'resiltop -h'"},
+		{"credentials in a URL", []string{"--target", "http://u:s3cret@127.0.0.1:1/metrics"}, ExitUsage, "", "--basic-auth-user"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -236,4 +238,13 @@ func containsAll(have, want []string) bool {
 		}
 	}
 	return true
+}
+
+func TestOnceInterruptedSaysSo(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	code, _, errOut := run(t, ctx, "--once", "--interval", "10s", "--target", closedPort(t))
+	if code != ExitFailure || !strings.Contains(errOut, "interrupted") {
+		t.Errorf("exit %d, stderr %q; want %d and a word that it was interrupted", code, errOut, ExitFailure)
+	}
 }

@@ -227,7 +227,7 @@ func (c *Config) validate() error {
 		e := &c.Endpoints[i]
 		u, err := checkURL(e.URL)
 		if err != nil {
-			return usagef("target %q: %v", e.URL, err)
+			return usagef("target %q: %v", redact(e.URL), err)
 		}
 		if seen[e.URL] {
 			return usagef("target %s given twice", e.URL)
@@ -236,7 +236,7 @@ func (c *Config) validate() error {
 		if e.Admin == "" {
 			e.Admin = u.Scheme + "://" + u.Host + "/actuator"
 		} else if _, err := checkURL(e.Admin); err != nil {
-			return usagef("admin endpoint %q: %v", e.Admin, err)
+			return usagef("admin endpoint %q: %v", redact(e.Admin), err)
 		}
 	}
 	switch {
@@ -273,5 +273,18 @@ func checkURL(s string) (*url.URL, error) {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, errors.New("not an http(s) URL")
 	}
+	if u.User != nil {
+		// A URL is shown on screen, in --once output and in ps; credentials
+		// belong in files the flags name.
+		return nil, errors.New("credentials in a URL would show on screen and in ps: use --basic-auth-user with --basic-auth-password-file (or an http: section in --config)")
+	}
 	return u, nil
+}
+
+// redact hides a password in a URL that is about to be quoted in an error.
+func redact(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return u.Redacted()
+	}
+	return s
 }

@@ -118,6 +118,8 @@ func TestParseErrors(t *testing.T) {
 		{"ftp target", []string{"--target", "ftp://a/m"}, "not an http(s) URL"},
 		{"target without host", []string{"--target", "http:///m"}, "not an http(s) URL"},
 		{"target twice", []string{"--target", "http://a/m", "--target", "http://a/m"}, "given twice"},
+		{"credentials in a target URL", []string{"--target", "http://user:hunter2@a/m"}, "--basic-auth-password-file"},
+		{"credentials in the admin URL", []string{"--target", "http://a/m", "--admin", "http://u:hunter2@a/actuator"}, "credentials in a URL"},
 		{"bad admin", []string{"--target", "http://a/m", "--admin", "a:9000"}, "admin endpoint"},
 		{"unknown flag", []string{"--bogus"}, "not defined"},
 		{"stray argument", []string{"--target", "http://a/m", "http://b/m"}, "unexpected argument"},
@@ -145,6 +147,9 @@ func TestParseErrors(t *testing.T) {
 			var ue *UsageError
 			if !errors.As(err, &ue) {
 				t.Fatalf("error %v is not a *UsageError", err)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Fatalf("error %q repeats the secret", err)
 			}
 			if !strings.Contains(err.Error(), tc.msg) {
 				t.Fatalf("error %q does not contain %q", err, tc.msg)
