@@ -262,12 +262,21 @@ func profiles(names []string) string {
 	return "[" + strings.Join(names, ",") + "]"
 }
 
-// findingsView lists the worst n findings, one line each.
+// findingsView lists the worst n findings, one line each. With several
+// targets each line names its target: replicas share dependency names, and
+// a finding quotes one replica's numbers, grouped or not.
 func (m Model) findingsView(n int) string {
 	fs := m.shown.Findings
+	multi := len(m.shown.Targets) > 1
 	lines := make([]string, 0, n)
 	for i := 0; i < n && i < len(fs); i++ {
-		line := findingLine(fs[i], m.st)
+		f := fs[i]
+		if multi && f.Dependency != "" {
+			// A target-level finding's message starts with its target
+			// already; a dependency's starts with the dependency's name.
+			f.Message = shortTarget(f.Target) + " " + f.Message
+		}
+		line := findingLine(f, m.st)
 		if i == n-1 && len(fs) > n {
 			more := fmt.Sprintf(" (+%d more)", len(fs)-n)
 			line = fit(line, m.width-ansi.StringWidth(more)) + more
