@@ -94,8 +94,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 
 	sim, err := pgsim.Start(ctx, cfg)
+	if errors.Is(err, pgsim.ErrConfig) {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
 	if err != nil {
-		fmt.Fprintf(stderr, "pgsim: %v\n", err)
+		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	if sim.GatewayURL != "" {

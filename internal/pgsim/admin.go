@@ -56,9 +56,7 @@ func (s *orderService) handleListBreakers(w http.ResponseWriter, _ *http.Request
 }
 
 func (s *orderService) handleUpdateBreaker(w http.ResponseWriter, r *http.Request) {
-	if !tokenOK(r, s.cfg.Token) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="pgsim"`)
-		writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+	if !authorize(w, r, s.cfg.Token) {
 		return
 	}
 	name := r.PathValue("name")

@@ -606,9 +606,7 @@ func (g *gateway) handleGetScenario(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (g *gateway) handleSetScenario(w http.ResponseWriter, r *http.Request) {
-	if !tokenOK(r, g.cfg.Token) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="pgsim"`)
-		writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+	if !authorize(w, r, g.cfg.Token) {
 		return
 	}
 	req, err := decodeScenarioRequest(r.Body)

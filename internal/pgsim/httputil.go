@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 )
 
@@ -26,12 +28,40 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, map[string]string{"error": msg})
 }
 
-// tokenOK checks "Authorization: Bearer <token>" in constant time. Both sides
-// are hashed first so that the comparison does not leak the token's length
-// either (subtle.ConstantTimeCompare returns early on a length mismatch).
+// authorize guards the admin side (breaker switches, scenario changes): it
+// answers 403 to a caller off loopback, whatever address pgsim was told to
+// listen on, and 401 without the right bearer token. It reports whether the
+// request may proceed.
+func authorize(w http.ResponseWriter, r *http.Request, token string) bool {
+	if !fromLoopback(r) {
+		writeError(w, http.StatusForbidden, "the admin side answers loopback callers only")
+		return false
+	}
+	if !tokenOK(r, token) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="pgsim"`)
+		writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+		return false
+	}
+	return true
+}
+
+// fromLoopback reports whether the request came from a loopback address.
+func fromLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// tokenOK checks "Authorization: Bearer <token>" in constant time (the
+// scheme is case-insensitive, RFC 7235). Both sides are hashed first so that
+// the comparison does not leak the token's length either
+// (subtle.ConstantTimeCompare returns early on a length mismatch).
 func tokenOK(r *http.Request, token string) bool {
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || token == "" {
+	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return false
 	}
 	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(token))

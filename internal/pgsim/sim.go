@@ -126,6 +126,9 @@ type Sim struct {
 	closeErr  error
 }
 
+// ErrConfig marks an invalid Config: the caller's mistake, not a failure.
+var ErrConfig = errors.New("pgsim: invalid configuration")
+
 // Start runs the simulation. It returns once every listener is bound; the
 // simulation stops when Close is called or ctx is done.
 func Start(ctx context.Context, cfg Config) (*Sim, error) {
@@ -133,14 +136,14 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 		return nil, err
 	}
 	if cfg.GatewayOnly && cfg.GatewayURL != "" {
-		return nil, errors.New("pgsim: GatewayOnly and GatewayURL exclude each other")
+		return nil, fmt.Errorf("%w: GatewayOnly and GatewayURL exclude each other", ErrConfig)
 	}
 	if cfg.RPS < 0 {
-		return nil, errors.New("pgsim: RPS must not be negative")
+		return nil, fmt.Errorf("%w: RPS must not be negative", ErrConfig)
 	}
 	for d, n := range cfg.Scenarios {
 		if err := validateScenario(d, n); err != nil {
-			return nil, fmt.Errorf("pgsim: %w", err)
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 	}
 	t := cfg.Timing.withDefaults()
