@@ -109,6 +109,33 @@ func fit(s string, w int) string {
 	return ansi.Truncate(s, w, "…")
 }
 
+// wrapWords breaks plain text into lines of at most w cells at spaces only
+// (ansi.Wordwrap also breaks at hyphens, which would split a flag such as
+// --profile); a word wider than w gets a line of its own, left for fit to cut.
+func wrapWords(s string, w int) []string {
+	var lines []string
+	var cur strings.Builder
+	curW := 0
+	for _, word := range strings.Fields(s) {
+		ww := ansi.StringWidth(word)
+		if curW > 0 && curW+1+ww > w {
+			lines = append(lines, cur.String())
+			cur.Reset()
+			curW = 0
+		}
+		if curW > 0 {
+			cur.WriteByte(' ')
+			curW++
+		}
+		cur.WriteString(word)
+		curW += ww
+	}
+	if curW > 0 {
+		lines = append(lines, cur.String())
+	}
+	return lines
+}
+
 // sparkRunes are the eight block heights of a sparkline.
 var sparkRunes = []rune("▁▂▃▄▅▆▇█")
 

@@ -1,6 +1,12 @@
 package ui
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"resiltop/internal/model"
+)
 
 // TestFindingsNameTheirTarget: with several targets each finding line names
 // its target, grouped or not (a grouped row's finding quotes one replica's
@@ -19,4 +25,30 @@ func TestFindingsNameTheirTarget(t *testing.T) {
 	s := screen(testModel(t, Options{}, 120, 40, one))
 	mustContain(t, s, "✖ CRIT pg: breaker OPEN for 2m03s")
 	mustNotContain(t, s, "CRIT 127.0.0.1:8080 pg")
+}
+
+// TestEmptyTableSaysWhy: an empty table waits for the first scrape only
+// until a scrape has succeeded; then it says the page carries no known
+// convention (wrapped to the width, so the advice at its end shows), or
+// that a convention was read but names no dependency.
+func TestEmptyTableSaysWhy(t *testing.T) {
+	const tgt = "http://127.0.0.1:9101/metrics"
+	snap := func(success bool, profiles ...string) *model.Snapshot {
+		s := &model.Snapshot{Time: t0, Window: time.Minute,
+			Targets: []model.TargetHealth{{URL: tgt, Up: true, LastScrape: t0, Profiles: profiles}}}
+		if success {
+			s.Targets[0].LastSuccess = t0
+		}
+		return s
+	}
+	mustContain(t, screen(testModel(t, Options{}, 80, 24, snap(false))), "no dependencies yet — waiting for the first scrape")
+	for _, w := range []int{40, 80, 120} {
+		s := screen(testModel(t, Options{}, w, 24, snap(true)))
+		mustNotContain(t, s, "waiting for the first scrape")
+		flat := strings.Join(strings.Fields(s), " ")
+		mustContain(t, flat, "no dependencies: the page of 127.0.0.1:9101 carries no known convention (envoy, haproxy, otel, resilience4j, resiltop, spring)",
+			"is it the right /metrics? --profile or a profiles: mapping in --config can help")
+	}
+	mustContain(t, screen(testModel(t, Options{}, 120, 24, snap(true, "otel"))),
+		"no dependencies: 127.0.0.1:9101 reads as [otel] but names no dependency yet")
 }

@@ -227,6 +227,45 @@ func shortTarget(u string) string {
 	return strings.TrimSuffix(s, "/metrics")
 }
 
+// emptyMessage says why snap has no dependency: no scrape has succeeded
+// yet, or the pages scraped carry no convention resiltop reads (the header
+// shows "[no known convention]"; waiting would never help), or they carry
+// one but name no dependency.
+func emptyMessage(snap *model.Snapshot) string {
+	if snap != nil && len(snap.Dependencies) > 0 {
+		return "" // the table has rows: nothing to explain
+	}
+	var bare, read []string // scraped targets without and with a convention
+	var conv []string
+	for _, tg := range snap.Targets {
+		switch {
+		case tg.LastSuccess.IsZero():
+		case len(tg.Profiles) == 0:
+			bare = append(bare, shortTarget(tg.URL))
+		default:
+			read = append(read, shortTarget(tg.URL))
+			conv = append(conv, tg.Profiles...)
+		}
+	}
+	switch {
+	case len(bare) > 0:
+		known := make([]string, 0, 8)
+		for _, p := range model.Profiles() {
+			known = append(known, p.Name())
+		}
+		return fmt.Sprintf("no dependencies: the page of %s carries no known convention (%s) — is it the right /metrics? "+
+			"--profile or a profiles: mapping in --config can help", strings.Join(bare, ", "), strings.Join(known, ", "))
+	case len(read) > 0:
+		slices.Sort(conv)
+		return fmt.Sprintf("no dependencies: %s reads as %s but names no dependency yet",
+			strings.Join(read, ", "), profiles(slices.Compact(conv)))
+	}
+	return waitingMsg
+}
+
+// waitingMsg fills the table before any scrape has succeeded.
+const waitingMsg = "no dependencies yet — waiting for the first scrape"
+
 // tableModel is the overview table: rows of the shown snapshot, filtered and
 // sorted, with a cursor that follows its dependency across refreshes.
 type tableModel struct {
@@ -244,6 +283,7 @@ type tableModel struct {
 	height  int // visible rows, set by the layout
 	nameW   int // widest NAME and BREAKER cells, measured once per snapshot
 	brkW    int
+	empty   string // what to say when the snapshot has no dependency (emptyMessage)
 }
 
 // setHeight sets how many rows are visible and keeps the cursor on screen.
@@ -252,9 +292,10 @@ func (t tableModel) setHeight(n int) tableModel {
 	return t.move(0)
 }
 
-// setRows replaces the rows (new snapshot) keeping the selection.
-func (t tableModel) setRows(rows []row, multi bool) tableModel {
-	t.rows, t.multi = rows, multi
+// setRows replaces the rows (new snapshot) keeping the selection; empty
+// is what to say when there are none.
+func (t tableModel) setRows(rows []row, multi bool, empty string) tableModel {
+	t.rows, t.multi, t.empty = rows, multi, empty
 	t.nameW, t.brkW = 4, len("BREAKER")
 	for i := range rows {
 		t.nameW = max(t.nameW, ansi.StringWidth(rows[i].cells[colName]))
@@ -476,12 +517,16 @@ func (t tableModel) View(width int, st styles, notes map[string]string) string {
 	b.WriteString(st.header.Render(fit(t.headerLine(cols, w), width)))
 	n := height - 1
 	if len(t.view) == 0 && n > 0 {
-		b.WriteString("\n")
-		msg := "no dependencies yet — waiting for the first scrape"
+		msg := t.empty
 		if len(t.rows) > 0 {
 			msg = "no dependency matches the filter"
 		}
-		b.WriteString(st.dim.Render(fit(msg, width)))
+		// Wrapped, not cut: the explanation of an empty table is the one
+		// thing on the screen, and its end says what to do.
+		lines := wrapWords(msg, width)
+		for _, l := range lines[:min(n, len(lines))] {
+			b.WriteString("\n" + st.dim.Render(fit(l, width)))
+		}
 		return b.String()
 	}
 	var line strings.Builder

@@ -172,6 +172,7 @@ func newModel(opts Options) Model {
 		actions: map[string]adminAction{},
 		filter:  newFilter(),
 		timeout: adminTimeout,
+		table:   tableModel{empty: waitingMsg},
 	}
 	return m.relayout()
 }
@@ -335,7 +336,7 @@ func (m Model) rebuild() Model {
 		g.Dependencies = model.GroupByName(snap.Dependencies)
 		snap = &g
 	}
-	m.table = m.table.setRows(buildRows(snap, m.table.spark), multi)
+	m.table = m.table.setRows(buildRows(snap, m.table.spark), multi, emptyMessage(snap))
 	return m.relayout()
 }
 
