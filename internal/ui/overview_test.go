@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"resiltop/internal/model"
 )
 
@@ -51,4 +53,37 @@ func TestEmptyTableSaysWhy(t *testing.T) {
 	}
 	mustContain(t, screen(testModel(t, Options{}, 120, 24, snap(true, "otel"))),
 		"no dependencies: 127.0.0.1:9101 reads as [otel] but names no dependency yet")
+}
+
+// TestCursorStaysOnTopUntilMoved: until the user moves the cursor it stays
+// on the top row (the worst), whatever the first snapshot ranked first;
+// once moved, or once a detail is opened, it follows its dependency.
+func TestCursorStaysOnTopUntilMoved(t *testing.T) {
+	// The first snapshot of a fresh demo: mail happened to rank first.
+	first := fixture()
+	first.Dependencies[0], first.Dependencies[1] = first.Dependencies[1], first.Dependencies[0]
+	m := testModel(t, Options{}, 120, 40, first)
+	wantSel(t, m, "mail")
+	m = step(m, snapshotMsg{seq: 2, snap: fixture()})
+	wantSel(t, m, "pg")
+	m = press(t, m, "s") // sorting is not moving: the top row, now by name
+	wantSel(t, m, "cache")
+	m = press(t, m, "S", "a") // nor is reversing or grouping
+	wantSel(t, m, "upstream_payments")
+
+	for _, keys := range [][]string{{"j", "k"}, {"down", "up"}, {"G", "g"}, {"enter"}} {
+		m := press(t, testModel(t, Options{}, 120, 40, fixture()), keys...)
+		wantSel(t, m, "pg")
+		m = step(m, snapshotMsg{seq: 2, snap: first})
+		if keys[0] == "enter" {
+			mustContain(t, screen(m), "pg @ 127.0.0.1:8080")
+		}
+		wantSel(t, m, "pg") // followed to the second row
+	}
+	wheel := step(testModel(t, Options{}, 120, 40, fixture()), tea.MouseWheelMsg{Button: tea.MouseWheelDown})
+	wheel = step(wheel, snapshotMsg{seq: 2, snap: first})
+	wantSel(t, wheel, "mail")
+	if wheel.table.cursor != 0 {
+		t.Fatalf("cursor on row %d, want mail's row 0", wheel.table.cursor)
+	}
 }

@@ -278,12 +278,17 @@ type tableModel struct {
 	filter  *regexp.Regexp
 	invert  bool
 	selKey  string
-	multi   bool // several targets: show the TARGET column
-	spark   sparkMode
-	height  int // visible rows, set by the layout
-	nameW   int // widest NAME and BREAKER cells, measured once per snapshot
-	brkW    int
-	empty   string // what to say when the snapshot has no dependency (emptyMessage)
+	// follow is set once the user moves the cursor (or opens a detail):
+	// from then on it follows its dependency across refreshes. Until then
+	// it stays on the top row, the worst, which the first snapshot may not
+	// yet have ranked first.
+	follow bool
+	multi  bool // several targets: show the TARGET column
+	spark  sparkMode
+	height int // visible rows, set by the layout
+	nameW  int // widest NAME and BREAKER cells, measured once per snapshot
+	brkW   int
+	empty  string // what to say when the snapshot has no dependency (emptyMessage)
 }
 
 // setHeight sets how many rows are visible and keeps the cursor on screen.
@@ -334,7 +339,8 @@ func (t tableModel) toggleReverse() tableModel {
 }
 
 // refresh recomputes the filtered, sorted view and restores the cursor to
-// the selected dependency when it is still visible.
+// the selected dependency when it is still visible and the user chose it;
+// otherwise the cursor is on the top row.
 func (t tableModel) refresh() tableModel {
 	view := t.view[:0:0]
 	for i := range t.rows {
@@ -377,7 +383,7 @@ func (t tableModel) refresh() tableModel {
 	t.view = view
 	t.cursor = 0
 	for i, ri := range view {
-		if t.rows[ri].key == t.selKey {
+		if t.follow && t.rows[ri].key == t.selKey {
 			t.cursor = i
 			break
 		}
@@ -414,8 +420,16 @@ func (t tableModel) selectName(name string) tableModel {
 	return t
 }
 
-// moveTo puts the cursor on the first (top) or last row.
+// moveBy moves the cursor by delta rows for the user, who chose the row
+// from then on.
+func (t tableModel) moveBy(delta int) tableModel {
+	t.follow = true
+	return t.move(delta)
+}
+
+// moveTo puts the cursor on the first (top) or last row for the user.
 func (t tableModel) moveTo(top bool) tableModel {
+	t.follow = true
 	if top {
 		t.cursor = 0
 	} else {

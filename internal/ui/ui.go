@@ -341,12 +341,15 @@ func (m Model) rebuild() Model {
 }
 
 // toggleGroup groups or ungroups the rows, keeping the cursor on the same
-// dependency name (ungrouping lands on its worst member, the first row).
+// dependency name (ungrouping lands on its worst member, the first row)
+// once the user has chosen one; until then it stays on the top row.
 func (m Model) toggleGroup() Model {
 	name := m.selectedName()
 	m.grouped = !m.grouped
 	m = m.rebuild()
-	m.table = m.table.selectName(name)
+	if m.table.follow {
+		m.table = m.table.selectName(name)
+	}
 	return m.relayout()
 }
 
@@ -399,7 +402,9 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.relayout(), nil
 	case key.Matches(msg, k.Enter):
 		if m.mode == modeOverview && m.table.selected() != nil {
-			m.mode = modeDetail
+			// The detail is of the row chosen: a later snapshot ranking
+			// another dependency worst must not swap it.
+			m.mode, m.table.follow = modeDetail, true
 			return m.relayout(), nil
 		}
 	case key.Matches(msg, k.Back):
@@ -468,7 +473,7 @@ func (m Model) moveCursor(delta int) Model {
 		m.events = m.events.scroll(delta)
 		return m
 	}
-	m.table = m.table.move(delta)
+	m.table = m.table.moveBy(delta)
 	return m.relayout()
 }
 
