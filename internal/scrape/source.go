@@ -76,29 +76,67 @@ func (s *Source) loop(ctx context.Context, w *worker, emit func(model.Scrape)) {
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
+	var skip, penalty int // scheduled scrapes to skip now; after the next oversized page
 	for {
-		s.scrapeAndEmit(ctx, w, emit)
-		select {
-		case <-ctx.Done():
+		if oversized(s.scrapeAndEmit(ctx, w, emit)) {
+			penalty = min(max(1, 2*penalty), maxBackoffTicks(interval))
+			skip = penalty
+		} else {
+			skip, penalty = 0, 0
+		}
+		if !w.wait(ctx, tick, interval, skip) {
 			return
-		case <-tick.C:
-		case <-w.now:
-			// Restart the period so a manual scrape is not followed at once by a scheduled one.
-			tick.Reset(interval)
 		}
 	}
 }
 
-func (s *Source) scrapeAndEmit(ctx context.Context, w *worker, emit func(model.Scrape)) {
+// wait returns at the next scheduled scrape after skipping skip ticks, or
+// at once on ScrapeNow; false when ctx is done.
+func (w *worker) wait(ctx context.Context, tick *time.Ticker, interval time.Duration, skip int) bool {
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+			if skip == 0 {
+				return true
+			}
+			skip--
+		case <-w.now:
+			// Restart the period so a manual scrape is not followed at once by a scheduled one.
+			tick.Reset(interval)
+			return true
+		}
+	}
+}
+
+// oversized reports an error that the next scrape will repeat: a page over
+// the body or series limit does not shrink in one interval, and fetching
+// it in full every second costs hundreds of MB and a third of a core. Such
+// a target backs off (2, 4, 8… intervals, at most a minute); other errors
+// are retried at the interval, and ScrapeNow always scrapes at once.
+func oversized(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && (e.Kind == KindTooLarge || e.Kind == KindTooManySeries)
+}
+
+// maxBackoffTicks is how many intervals make up the longest backoff, a minute.
+func maxBackoffTicks(interval time.Duration) int {
+	return max(1, int(time.Minute/interval))
+}
+
+// scrapeAndEmit scrapes w's target, hands the result to emit and returns its error.
+func (s *Source) scrapeAndEmit(ctx context.Context, w *worker, emit func(model.Scrape)) error {
 	w.busy.Store(true)
 	res := w.scraper.Scrape(ctx)
 	w.busy.Store(false)
 	if ctx.Err() != nil {
-		return
+		return nil
 	}
 	s.emitMu.Lock()
 	defer s.emitMu.Unlock()
 	emit(res)
+	return res.Err
 }
 
 // ScrapeNow asks every target for an immediate scrape (the UI's refresh key).

@@ -2,8 +2,10 @@ package scrape
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -178,5 +180,32 @@ func TestSourceScrapeAll(t *testing.T) {
 	}
 	if _, err := New(nil); err == nil {
 		t.Error("New(nil) succeeded")
+	}
+}
+
+// TestSourceBacksOffOversizedPages: a page over the body limit is retried
+// after 2, 4, 8… intervals, not every interval, while a good target beside
+// it keeps its pace. Counting against the good target's scrapes keeps the
+// test independent of the machine's speed.
+func TestSourceBacksOffOversizedPages(t *testing.T) {
+	good := scrapetest.ServeBytes(t, textCT, []byte(goodPage))
+	big := scrapetest.ServeBytes(t, textCT, []byte(strings.Repeat("# padding\n", 100)+goodPage))
+	src, err := New([]Target{
+		{URL: good, Interval: 20 * time.Millisecond},
+		{URL: big, Interval: 20 * time.Millisecond, BodyLimit: 100},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &collector{}
+	run(t, src, c, func() bool { return len(c.get(good)) >= 40 })
+	bigs := c.get(big)
+	var se *Error
+	if len(bigs) == 0 || !errors.As(bigs[0].Err, &se) || se.Kind != KindTooLarge {
+		t.Fatalf("the oversized target's scrapes: %v", bigs)
+	}
+	// 40 intervals with skips of 1, 2, 4, 8, 16 leave 5 or 6 scrapes.
+	if n := len(bigs); n < 3 || n > 10 {
+		t.Errorf("oversized target scraped %d times in the good target's %d; want it to back off", n, len(c.get(good)))
 	}
 }
