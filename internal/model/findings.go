@@ -88,11 +88,17 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 			}
 			return r/c >= th.RetryRatioWarning, true
 		}, func(i int) time.Time { return allSteps[i].Time })
+		// Below one retry per call the dependency is being retried hard,
+		// not yet stormed: the words say which, the kind stays retry_storm.
+		words := "retry storm"
+		if sev == Warning {
+			words = "retrying heavily"
+		}
 		if noneComplete {
-			add(RetryStorm, sev, since, "retry storm — %s retries/s and no call completed", num(w.retries))
+			add(RetryStorm, sev, since, "%s — %s retries/s and no call completed", words, num(w.retries))
 		} else {
-			add(RetryStorm, sev, since, "retry storm — %s retries/s for %s first attempts/s (ratio %s)",
-				num(w.retries), num(w.calls), num(w.retryRatio))
+			add(RetryStorm, sev, since, "%s — %s retries/s for %s first attempts/s (ratio %s)",
+				words, num(w.retries), num(w.calls), num(w.retryRatio))
 		}
 	}
 
@@ -127,7 +133,10 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 		}
 		return f >= th.BulkheadSaturation*m, true
 	}
-	if ok, _ := full(len(all) - 1); ok || w.rejected > 0 {
+	// Rejections count while they happen: one rejection does not keep the
+	// finding up for the whole window once a scrape passes without any.
+	recentReject := len(ws) > 1 && counterDelta(ws[len(ws)-2].v[callField(OutcomeBulkheadRejected)], ws[len(ws)-1].v[callField(OutcomeBulkheadRejected)]) > 0
+	if ok, _ := full(len(all) - 1); ok || recentReject {
 		since := runSince(len(all), full, func(i int) time.Time { return all[i].t })
 		if !ok {
 			since = runSince(len(steps), func(i int) (bool, bool) {
@@ -186,7 +195,7 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 				break
 			}
 		}
-		if lastCount > first && w.created > w.resolved {
+		if grew(first, lastCount) && w.created > w.resolved*(1+backlogRateMargin) {
 			since := runSince(len(all)-1, func(i int) (bool, bool) {
 				a, b := all[i].v[fPendingCount], all[i+1].v[fPendingCount]
 				if math.IsNaN(a) || math.IsNaN(b) || a == b {
@@ -402,4 +411,19 @@ func num(v float64) string {
 		return strconv.FormatFloat(v, 'f', 0, 64)
 	}
 	return strconv.FormatFloat(v, 'g', 3, 64)
+}
+
+// A backlog grows when it rises by at least backlogMinGrowth operations and
+// backlogGrowthShare of its size, while created/s exceeds resolved/s by
+// backlogRateMargin: a steady backlog of ~60 that wanders 59 → 67 with
+// 18.6 created/s against 18.5 resolved/s is noise, not a finding.
+const (
+	backlogMinGrowth   = 5
+	backlogGrowthShare = 0.1
+	backlogRateMargin  = 0.05
+)
+
+// grew reports whether a PENDING count rose by more than noise from first to last.
+func grew(first, last float64) bool {
+	return last-first >= max(backlogMinGrowth, backlogGrowthShare*first)
 }

@@ -53,13 +53,13 @@ func TestFindings(t *testing.T) {
 		pages: series(11, func(i int) pg {
 			return pg{dep: "pg", success: float64(10 * i), retries: float64(6 * i)}
 		}),
-		want: RetryStorm, severity: Warning, message: "6 retries/s for 10 first attempts/s (ratio 0.6)", since: 1,
+		want: RetryStorm, severity: Warning, message: "retrying heavily — 6 retries/s for 10 first attempts/s (ratio 0.6)", since: 1,
 	}, {
 		name: "more retries than first attempts is critical",
 		pages: series(11, func(i int) pg {
 			return pg{dep: "pg", success: float64(10 * i), retries: float64(15 * i)}
 		}),
-		want: RetryStorm, severity: Critical, message: "ratio 1.5", since: 1,
+		want: RetryStorm, severity: Critical, message: "retry storm — 15 retries/s for 10 first attempts/s (ratio 1.5)", since: 1,
 	}, {
 		name: "retries while no call completes is critical",
 		pages: series(11, func(i int) pg {
@@ -92,6 +92,11 @@ func TestFindings(t *testing.T) {
 		}),
 		want: BulkheadSaturated, severity: Warning, message: "2 rejected/s", since: 1,
 	}, {
+		name: "one rejection long ago: nothing once scrapes pass without any",
+		pages: series(11, func(i int) pg {
+			return pg{dep: "pg", success: float64(10 * i), rejected: float64(min(i, 1)), active: 2, max: 20}
+		}),
+	}, {
 		name: "p99 near the timeout",
 		pages: series(3, func(i int) pg {
 			n := float64(100 * i)
@@ -110,6 +115,16 @@ func TestFindings(t *testing.T) {
 			return pg{dep: "pg", pending: float64(5 * i), created: float64(10 * i), resolved: float64(5 * i)}
 		}),
 		want: BacklogGrowing, severity: Warning, message: "0 → 15, 10 created/s vs 5 resolved/s", since: 0,
+	}, {
+		name: "a steady backlog wandering (59 → 67, created barely above resolved): noise, nothing",
+		pages: series(11, func(i int) pg {
+			return pg{dep: "pg", pending: float64(59 + 8*i/10), created: float64(186 * i / 10), resolved: float64(185 * i / 10)}
+		}),
+	}, {
+		name: "a backlog up by fewer than five: nothing",
+		pages: series(4, func(i int) pg {
+			return pg{dep: "pg", pending: float64(i), created: float64(10 * i), resolved: float64(5 * i)}
+		}),
 	}, {
 		name: "backlog growing, its count unknown at the window's start",
 		pages: func() map[float64]string {
