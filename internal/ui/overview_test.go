@@ -87,3 +87,33 @@ func TestCursorStaysOnTopUntilMoved(t *testing.T) {
 		t.Fatalf("cursor on row %d, want mail's row 0", wheel.table.cursor)
 	}
 }
+
+// TestSortMarkOnItsColumn: every sort shows its direction on the sorted
+// column's own header, at 80 and 120 columns, even for a column the width
+// would otherwise drop; the default order, worst first, shows none.
+func TestSortMarkOnItsColumn(t *testing.T) {
+	for _, w := range []int{80, 120} {
+		header := func(m Model) string {
+			for _, l := range strings.Split(screen(m), "\n") {
+				if strings.HasPrefix(l, "NAME") {
+					return l
+				}
+			}
+			t.Fatalf("no table header:\n%s", screen(m))
+			return ""
+		}
+		m := testModel(t, Options{}, w, 24, fixture())
+		if h := header(m); strings.ContainsAny(h, "▲▼") {
+			t.Errorf("%d columns: the default order is marked: %q", w, h)
+		}
+		mustContain(t, header(press(t, m, "S")), "FINDINGS▲")
+		// Each press of s, the header it marks, in its natural direction.
+		for _, want := range []string{"NAME▲", "BREAKER▼", "CALLS/s▼", "ERR%▼", "T/O/s▼", "RETRY%▼",
+			"p50▼", "p99▼", "POOL▼", "BULKHEAD▼", "PENDING▼"} {
+			m = press(t, m, "s")
+			mustContain(t, header(m), want)
+			rev := strings.NewReplacer("▲", "▼", "▼", "▲").Replace(want)
+			mustContain(t, header(press(t, m, "S")), rev)
+		}
+	}
+}

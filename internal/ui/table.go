@@ -64,26 +64,27 @@ var columns = [numCols]column{
 // sortKey is a column the overview can be sorted by.
 type sortKey struct {
 	name string
-	// less orders a before b in the natural direction (worst or largest
-	// first, names ascending); unknown values always sort last.
+	col  colID // whose header shows the sort direction
+	// value orders rows largest (worst) first in the natural direction;
+	// unknown values always sort last. nil for "worst" and "name".
 	value func(d *model.Dependency) (float64, bool)
 }
 
 // sortKeys is the cycle of `s`. "worst" keeps the snapshot's order, which is
-// worst first, as in the JSON.
+// worst first, as in the JSON, and is marked on FINDINGS, the reason for it.
 var sortKeys = []sortKey{
-	{name: "worst"},
-	{name: "name"},
-	{name: "breaker", value: func(d *model.Dependency) (float64, bool) { return breakerRank(d.Breaker), true }},
-	{name: "calls/s", value: known(func(d *model.Dependency) model.Value { return d.CallsPerSecond })},
-	{name: "err%", value: known(func(d *model.Dependency) model.Value { return d.ErrorRatio })},
-	{name: "t/o/s", value: known(func(d *model.Dependency) model.Value { return d.TimeoutsPerSecond })},
-	{name: "retry%", value: known(func(d *model.Dependency) model.Value { return d.RetryRatio })},
-	{name: "p50", value: known(func(d *model.Dependency) model.Value { return d.Latency.P50 })},
-	{name: "p99", value: known(func(d *model.Dependency) model.Value { return d.Latency.P99 })},
-	{name: "pool", value: known(func(d *model.Dependency) model.Value { return ratio(d.Pool.InUse, d.Pool.Max) })},
-	{name: "bulkhead", value: known(func(d *model.Dependency) model.Value { return ratio(d.Bulkhead.InFlight, d.Bulkhead.Max) })},
-	{name: "pending", value: known(func(d *model.Dependency) model.Value { return d.Pending.Count })},
+	{name: "worst", col: colTags},
+	{name: "name", col: colName},
+	{name: "breaker", col: colBreaker, value: func(d *model.Dependency) (float64, bool) { return breakerRank(d.Breaker), true }},
+	{name: "calls/s", col: colCalls, value: known(func(d *model.Dependency) model.Value { return d.CallsPerSecond })},
+	{name: "err%", col: colErr, value: known(func(d *model.Dependency) model.Value { return d.ErrorRatio })},
+	{name: "t/o/s", col: colTimeouts, value: known(func(d *model.Dependency) model.Value { return d.TimeoutsPerSecond })},
+	{name: "retry%", col: colRetry, value: known(func(d *model.Dependency) model.Value { return d.RetryRatio })},
+	{name: "p50", col: colP50, value: known(func(d *model.Dependency) model.Value { return d.Latency.P50 })},
+	{name: "p99", col: colP99, value: known(func(d *model.Dependency) model.Value { return d.Latency.P99 })},
+	{name: "pool", col: colPool, value: known(func(d *model.Dependency) model.Value { return ratio(d.Pool.InUse, d.Pool.Max) })},
+	{name: "bulkhead", col: colBulkhead, value: known(func(d *model.Dependency) model.Value { return ratio(d.Bulkhead.InFlight, d.Bulkhead.Max) })},
+	{name: "pending", col: colPending, value: known(func(d *model.Dependency) model.Value { return d.Pending.Count })},
 }
 
 func known(f func(d *model.Dependency) model.Value) func(d *model.Dependency) (float64, bool) {
@@ -446,7 +447,24 @@ func (t tableModel) selected() *row {
 	return &t.rows[t.view[t.cursor]]
 }
 
+// sortMark is the column whose header carries the sort direction and its
+// arrow (▲ ascending, ▼ descending down the table); ok is false for the
+// default order, worst first, which needs no mark.
+func (t tableModel) sortMark() (c colID, arrow string, ok bool) {
+	if t.sortIdx == 0 && !t.reverse {
+		return 0, "", false
+	}
+	sk := sortKeys[t.sortIdx]
+	asc := sk.name == "name" // names ascend; values and "worst" descend
+	if asc != t.reverse {
+		return sk.col, "▲", true
+	}
+	return sk.col, "▼", true
+}
+
 // layout picks the columns that fit width, by priority, and their widths.
+// The sorted column comes right after NAME and BREAKER and is widened to
+// show its arrow: what `s` sorted by must be visible.
 func (t tableModel) layout(width int) ([]colID, [numCols]int) {
 	var w [numCols]int
 	w[colName] = min(max(4, t.nameW), max(8, width/4))
@@ -457,6 +475,16 @@ func (t tableModel) layout(width int) ([]colID, [numCols]int) {
 			w[c] = columns[c].width
 		}
 	}
+	prio := func(c colID) int { return columns[c].prio }
+	if sc, arrow, ok := t.sortMark(); ok {
+		w[sc] = max(w[sc], ansi.StringWidth(t.title(sc)+arrow))
+		prio = func(c colID) int {
+			if c == sc {
+				return 0
+			}
+			return columns[c].prio
+		}
+	}
 	// Admit columns in priority order while they fit (one space between).
 	order := make([]colID, 0, numCols)
 	for c := range numCols {
@@ -465,7 +493,7 @@ func (t tableModel) layout(width int) ([]colID, [numCols]int) {
 		}
 		order = append(order, c)
 	}
-	slices.SortStableFunc(order, func(a, b colID) int { return cmp.Compare(columns[a].prio, columns[b].prio) })
+	slices.SortStableFunc(order, func(a, b colID) int { return cmp.Compare(prio(a), prio(b)) })
 	var show [numCols]bool
 	used := 0
 	for _, c := range order {
@@ -499,24 +527,27 @@ func (t tableModel) layout(width int) ([]colID, [numCols]int) {
 
 // headerLine is the column titles for the laid-out columns.
 func (t tableModel) headerLine(cols []colID, w [numCols]int) string {
+	sc, arrow, marked := t.sortMark()
 	var b strings.Builder
 	for i, c := range cols {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		title := columns[c].title
-		if c == colSpark {
-			title = t.spark.title()
-		}
-		if c == colName && sortKeys[t.sortIdx].name != "worst" {
-			title += " ↕" + sortKeys[t.sortIdx].name
-			if t.reverse {
-				title += "↑"
-			}
+		title := t.title(c)
+		if c == sc && marked {
+			title += arrow
 		}
 		b.WriteString(pad(title, w[c], columns[c].right))
 	}
 	return b.String()
+}
+
+// title is a column's header without the sort mark.
+func (t tableModel) title(c colID) string {
+	if c == colSpark {
+		return t.spark.title()
+	}
+	return columns[c].title
 }
 
 // View renders the header line and the visible rows; notes maps a row key
