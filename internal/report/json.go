@@ -38,6 +38,19 @@ type jsonSnapshot struct {
 	WindowSeconds float64          `json:"window_seconds"`
 	Targets       []jsonTarget     `json:"targets"`
 	Dependencies  []jsonDependency `json:"dependencies"`
+	// Findings lists every finding, worst first, with its target and
+	// dependency: the only place a target that never answered (no
+	// dependencies) shows its target_down.
+	Findings []jsonTopFinding `json:"findings"`
+}
+
+type jsonTopFinding struct {
+	Kind       model.FindingKind `json:"kind"`
+	Severity   model.Severity    `json:"severity"`
+	Target     string            `json:"target"`
+	Dependency *string           `json:"dependency"` // null for a target-level finding
+	Message    string            `json:"message"`
+	Since      stamp             `json:"since"`
 }
 
 type jsonTarget struct {
@@ -45,7 +58,7 @@ type jsonTarget struct {
 	Up                    bool     `json:"up"`
 	Error                 *string  `json:"error"`
 	ScrapeDurationSeconds number   `json:"scrape_duration_seconds"`
-	Series                int      `json:"series"`
+	Series                number   `json:"series"` // null until a scrape succeeds
 	Profiles              []string `json:"profiles"`
 }
 
@@ -125,11 +138,14 @@ func JSON(w io.Writer, s *model.Snapshot) error {
 	}
 	for _, t := range s.Targets {
 		jt := jsonTarget{
-			URL: t.URL, Up: t.Up, Series: t.Series, Profiles: nonNil(t.Profiles),
+			URL: t.URL, Up: t.Up, Series: number(t.Series), Profiles: nonNil(t.Profiles),
 			ScrapeDurationSeconds: number(t.ScrapeDuration.Seconds()),
 		}
 		if t.LastScrape.IsZero() {
 			jt.ScrapeDurationSeconds = number(model.Unknown())
+		}
+		if t.LastSuccess.IsZero() {
+			jt.Series = number(model.Unknown())
 		}
 		if t.Err != "" {
 			e := t.Err
@@ -174,6 +190,15 @@ func JSON(w io.Writer, s *model.Snapshot) error {
 			jd.Findings = append(jd.Findings, jsonFinding{Kind: f.Kind, Severity: f.Severity, Message: f.Message, Since: stamp(f.Since)})
 		}
 		out.Dependencies = append(out.Dependencies, jd)
+	}
+	out.Findings = make([]jsonTopFinding, 0, len(s.Findings))
+	for _, f := range s.Findings {
+		jf := jsonTopFinding{Kind: f.Kind, Severity: f.Severity, Target: f.Target, Message: f.Message, Since: stamp(f.Since)}
+		if f.Dependency != "" {
+			dep := f.Dependency
+			jf.Dependency = &dep
+		}
+		out.Findings = append(out.Findings, jf)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

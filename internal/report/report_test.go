@@ -38,6 +38,8 @@ func fixture() *model.Snapshot {
 		Dependency: "pg", Message: "pg: retry storm — 14.2 retries/s for 9.8 first attempts/s (ratio 1.45)", Since: now.Add(-30 * time.Second)}
 	down := model.Finding{Kind: model.TargetDown, Severity: model.Critical, Target: "http://b/metrics",
 		Message: "http://b/metrics: down — connection refused"}
+	never := model.Finding{Kind: model.TargetDown, Severity: model.Critical, Target: "http://c/metrics",
+		Message: "http://c/metrics: down — timeout after 800ms (never succeeded)", Since: now.Add(-3 * time.Second)}
 
 	pg := unknownDep
 	pg.Target, pg.Name, pg.Profiles = "http://a/metrics", "pg", []string{"resiltop"}
@@ -77,9 +79,10 @@ func fixture() *model.Snapshot {
 				Series: 421, Profiles: []string{"envoy", "resiltop"}},
 			{URL: "http://b/metrics", Err: "connection refused", LastScrape: now, LastSuccess: now.Add(-12 * time.Second),
 				ScrapeDuration: time.Millisecond},
+			{URL: "http://c/metrics", Err: "timeout after 800ms", LastScrape: now, ScrapeDuration: 800 * time.Millisecond},
 		},
 		Dependencies: []model.Dependency{pg, stock, edge, api, mail},
-		Findings:     []model.Finding{pgFinding, down, storm},
+		Findings:     []model.Finding{pgFinding, down, never, storm},
 	}
 }
 
@@ -128,7 +131,7 @@ func TestJSONContract(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"time", "window_seconds", "targets", "dependencies"} {
+	for _, k := range []string{"time", "window_seconds", "targets", "dependencies", "findings"} {
 		if _, ok := doc[k]; !ok {
 			t.Errorf("top level lacks %q", k)
 		}
@@ -204,6 +207,21 @@ func TestJSONContract(t *testing.T) {
 	targets := doc["targets"].([]any)
 	if e := targets[0].(map[string]any)["error"]; e != nil {
 		t.Errorf("up target has error %v, want null", e)
+	}
+	if s := targets[2].(map[string]any)["series"]; s != nil {
+		t.Errorf("a target never scraped has series %v, want null", s)
+	}
+	if s := targets[1].(map[string]any)["series"]; s != float64(0) {
+		t.Errorf("a target that answered before keeps its known series count, got %v", s)
+	}
+	var down map[string]any
+	for _, f := range doc["findings"].([]any) {
+		if f := f.(map[string]any); f["kind"] == "target_down" && f["target"] == "http://c/metrics" {
+			down = f
+		}
+	}
+	if down == nil || down["dependency"] != nil || down["severity"] != "critical" {
+		t.Errorf("the never-answering target's target_down is not in the top-level findings with a null dependency: %v", down)
 	}
 	if e := targets[1].(map[string]any)["error"]; e != "connection refused" {
 		t.Errorf("down target error = %v", e)

@@ -47,7 +47,11 @@ func Table(w io.Writer, s *model.Snapshot) error {
 	if len(s.Findings) > 0 {
 		fmt.Fprintln(w, "\nFINDINGS")
 		for _, f := range s.Findings {
-			fmt.Fprintf(w, "%-8s  %s\n", f.Severity, f.Message)
+			msg := f.Message
+			if multi && f.Dependency != "" {
+				msg = f.Target + "  " + msg // which replica's pg this is
+			}
+			fmt.Fprintf(w, "%-8s  %s\n", f.Severity, msg)
 		}
 	}
 	return nil
