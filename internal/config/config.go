@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -163,7 +164,10 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	var f flags
 	fs := f.flagSet()
 	if err := fs.Parse(args); err != nil {
-		return nil, &UsageError{Err: err}
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, &UsageError{Err: err}
+		}
+		return nil, &UsageError{Err: errors.New(longDashes(err.Error()))}
 	}
 	if fs.NArg() > 0 {
 		return nil, usagef("unexpected argument %q (targets go after --target)", fs.Arg(0))
@@ -280,6 +284,14 @@ func checkURL(s string) (*url.URL, error) {
 	}
 	return u, nil
 }
+
+// longDashes rewrites the flag package's "-name" in an error as "--name",
+// the way -h and the docs spell long flags (single letters keep one dash).
+func longDashes(msg string) string {
+	return flagName.ReplaceAllString(msg, "$1--$2")
+}
+
+var flagName = regexp.MustCompile(`(^|[\s:])-([a-z][a-z-]+)`)
 
 // redact hides a password in a URL that is about to be quoted in an error.
 func redact(s string) string {
