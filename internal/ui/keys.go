@@ -28,10 +28,13 @@ type keyMap struct {
 // turns it on once a snapshot has several targets to group across.
 func newKeyMap(readOnly, demo bool) keyMap {
 	k := keyMap{
-		Up:             key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
-		Down:           key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
-		Top:            key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "top")),
-		Bottom:         key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "bottom")),
+		// Pairs of keys share one help entry (the help is short enough
+		// for 40×12): Up stands for Down, Top for Bottom, WiderWindow
+		// for NarrowerWindow.
+		Up:             key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑↓/jk", "move")),
+		Down:           key.NewBinding(key.WithKeys("j", "down")),
+		Top:            key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g/G", "top/bottom")),
+		Bottom:         key.NewBinding(key.WithKeys("G", "end")),
 		Enter:          key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail")),
 		Back:           key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Group:          key.NewBinding(key.WithKeys("a"), key.WithHelp("a", groupHelp(false))),
@@ -40,7 +43,7 @@ func newKeyMap(readOnly, demo bool) keyMap {
 		Reverse:        key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse sort")),
 		Pause:          key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "pause")),
 		WiderWindow:    key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+/-", "window")),
-		NarrowerWindow: key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "narrower window")),
+		NarrowerWindow: key.NewBinding(key.WithKeys("-", "_")),
 		Spark:          key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "trend p99/err")),
 		Scrape:         key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "scrape now")),
 		ForceOpen:      key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "force open")),
@@ -69,8 +72,8 @@ func (k keyMap) ShortHelp() []key.Binding {
 // FullHelp is the `?` screen, grouped by purpose.
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Up, k.Down, k.Top, k.Bottom, k.Enter, k.Back},
-		{k.Group, k.Filter, k.Sort, k.Reverse, k.Spark, k.Pause, k.WiderWindow, k.NarrowerWindow},
+		{k.Up, k.Top, k.Enter, k.Back},
+		{k.Group, k.Filter, k.Sort, k.Reverse, k.Spark, k.Pause, k.WiderWindow},
 		{k.Scrape, k.ForceOpen, k.Close, k.Disable, k.Events, k.Scenario, k.Help, k.Quit},
 	}
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -114,6 +115,30 @@ func TestSortMarkOnItsColumn(t *testing.T) {
 			mustContain(t, header(m), want)
 			rev := strings.NewReplacer("▲", "▼", "▼", "▲").Replace(want)
 			mustContain(t, header(press(t, m, "S")), rev)
+		}
+	}
+}
+
+// TestHelpFitsNarrowScreens: `?` lists each key once, and at 40×12 every
+// enabled key, quit included, is on the screen (flowed into the columns
+// that fit instead of cut off at the right).
+func TestHelpFitsNarrowScreens(t *testing.T) {
+	for _, sz := range [][2]int{{40, 12}, {80, 24}, {120, 40}} {
+		m := press(t, testModel(t, Options{Scenarios: &fakeScenarios{}}, sz[0], sz[1], fixture()), "?")
+		s := screen(m)
+		if n := strings.Count(s, "window"); n != 2 { // the header's "window 1m" and one help entry
+			t.Errorf("%dx%d: %d mentions of window, want the header's and one help entry:\n%s", sz[0], sz[1], n, s)
+		}
+		for _, b := range m.keys.FullHelp() {
+			for _, k := range b {
+				if k.Enabled() {
+					h := k.Help()
+					re := regexp.MustCompile(`(^|\s)` + regexp.QuoteMeta(h.Key) + ` +` + regexp.QuoteMeta(h.Desc[:min(4, len(h.Desc))]))
+					if !re.MatchString(s) {
+						t.Errorf("%dx%d: help lacks %s %s:\n%s", sz[0], sz[1], h.Key, h.Desc, s)
+					}
+				}
+			}
 		}
 	}
 }

@@ -119,9 +119,9 @@ func TestKeys(t *testing.T) {
 			}
 		}},
 		{"? shows the full help, any key closes", []string{"?"}, func(t *testing.T, m Model) {
-			mustContain(t, screen(m), "reverse sort", "narrower window")
+			mustContain(t, screen(m), "reverse sort", "+/-   window")
 			m = press(t, m, "j")
-			mustNotContain(t, screen(m), "narrower window")
+			mustNotContain(t, screen(m), "reverse sort")
 		}},
 		{"f switches a scenario", []string{"f", "p", "enter", "o", "enter"}, func(t *testing.T, m Model) {
 			if got := sc.Scenario("pg"); got != "outage" {

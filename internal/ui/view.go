@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"resiltop/internal/format"
@@ -123,7 +125,7 @@ func (m Model) render() string {
 	parts = append(parts, m.headerView(h.header))
 	switch {
 	case m.help.ShowAll:
-		parts = append(parts, clip(m.help.FullHelpView(m.keys.FullHelp()), h.body+h.findings, m.width))
+		parts = append(parts, clip(m.fullHelp(h.body+h.findings), h.body+h.findings, m.width))
 	case m.mode == modeDetail:
 		parts = append(parts, m.detail.content)
 	case m.mode == modeEvents:
@@ -147,6 +149,74 @@ func (m Model) render() string {
 		out = strings.Join(parts[:len(parts)-1], "\n") + strings.Repeat("\n", m.height-n+1) + parts[len(parts)-1]
 	}
 	return out
+}
+
+// fullHelp is the `?` screen in at most rows lines: the keymap's groups side
+// by side where they fit, else every key flowed into as many columns as
+// rows require, so a narrow terminal (40×12) still shows every key, quit
+// included, where bubbles' help would cut whole columns off.
+func (m Model) fullHelp(rows int) string {
+	groups := m.keys.FullHelp()
+	var flat []key.Binding
+	tallest := 0
+	for _, g := range groups {
+		n := 0
+		for _, b := range g {
+			if b.Enabled() {
+				flat = append(flat, b)
+				n++
+			}
+		}
+		tallest = max(tallest, n)
+	}
+	hm := m.help
+	hm.SetWidth(0) // unlimited: measure the groups uncut
+	if grouped := hm.FullHelpView(groups); tallest <= rows && lipgloss.Width(grouped) <= m.width {
+		return grouped
+	}
+	if rows <= 0 || len(flat) == 0 {
+		return ""
+	}
+	st := m.help.Styles
+	cols := (len(flat) + rows - 1) / rows
+	rows = (len(flat) + cols - 1) / cols // even columns, not a straggler
+	const sep = "  "
+	// Each column gets its keys' width, a space, and an even share of what
+	// is left for descriptions (cut with "…" when they do not fit).
+	keyW := make([]int, cols)
+	descW := make([]int, cols)
+	for i, b := range flat {
+		keyW[i/rows] = max(keyW[i/rows], ansi.StringWidth(b.Help().Key))
+		descW[i/rows] = max(descW[i/rows], ansi.StringWidth(b.Help().Desc))
+	}
+	total := len(sep) * (cols - 1)
+	for c := range cols {
+		total += keyW[c] + 1 + descW[c]
+	}
+	// Trim the widest descriptions first until the columns fit.
+	for total > m.width {
+		c := 0
+		for i := range descW {
+			if descW[i] > descW[c] {
+				c = i
+			}
+		}
+		if descW[c] <= 1 {
+			break
+		}
+		descW[c]--
+		total--
+	}
+	lines := make([]string, min(rows, len(flat)))
+	for i, b := range flat {
+		c, r := i/rows, i%rows
+		if c > 0 {
+			lines[r] += sep
+		}
+		cell := st.FullKey.Render(pad(b.Help().Key, keyW[c], false)) + " " + st.FullDesc.Render(pad(b.Help().Desc, descW[c], false))
+		lines[r] += cell
+	}
+	return strings.Join(lines, "\n")
 }
 
 // clip keeps the first n lines of s, each at most w wide.
