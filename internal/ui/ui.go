@@ -63,6 +63,10 @@ const (
 	adminTimeout    = 5 * time.Second  // one admin call
 	confirmDeadline = 10 * time.Second // how long a scrape may take to show the new state
 	noteLinger      = 10 * time.Second // a resolved note stays on its row this long
+	// statusLinger is how long an informational status line stays: long
+	// enough to read, short enough that "scrape requested" does not outlive
+	// the scrape. Errors stay until replaced or esc.
+	statusLinger    = 5 * time.Second
 	defaultInterval = time.Second
 	maxUIEvents     = 200
 	// minRefresh is the least spacing of the refreshes that ingests
@@ -140,7 +144,8 @@ type Model struct {
 	uiEvents []model.Event
 	timeout  time.Duration // of one admin call; adminTimeout except in tests
 	status   string
-	statusOK bool // status is information, not an error
+	statusOK bool      // status is information, not an error
+	statusAt time.Time // when status was set, by the clock
 }
 
 // New returns the root model.
@@ -271,7 +276,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case updatesClosedMsg:
 		return m, nil
 	case tickMsg:
-		m = m.expireActions()
+		m = m.expireStatus().expireActions()
 		// Ingests refresh the screen; the timer only covers for them when
 		// they go quiet (no Updates channel, or no scrape for two
 		// intervals), so ages keep ticking without doubling the snapshots.
@@ -515,8 +520,17 @@ func (m Model) applyFilter() Model {
 }
 
 func (m Model) setStatus(s string, ok bool) Model {
-	m.status, m.statusOK = s, ok
+	m.status, m.statusOK, m.statusAt = s, ok, m.opts.Now()
 	return m
+}
+
+// expireStatus clears an informational status line after statusLinger.
+func (m Model) expireStatus() Model {
+	if m.status == "" || !m.statusOK || m.opts.Now().Sub(m.statusAt) < statusLinger {
+		return m
+	}
+	m.status = ""
+	return m.relayout() // the line's room goes back to the table
 }
 
 // logEvent records one of the UI's own events (admin actions, scenarios).

@@ -441,3 +441,25 @@ func TestTimerRefreshesOnlyWhenIngestsGoQuiet(t *testing.T) {
 		t.Errorf("without an Updates channel the timer must refresh every interval")
 	}
 }
+
+// TestStatusLineExpires: an informational status line ("scrape requested")
+// goes after statusLinger on the clock; an error stays.
+func TestStatusLineExpires(t *testing.T) {
+	clk := &clock{t: t0}
+	m := testModel(t, Options{Now: clk.Now, ScrapeNow: func() {}}, 120, 40, fixture())
+	m = press(t, m, "r")
+	mustContain(t, screen(m), "scrape requested")
+	clk.Add(statusLinger - time.Second)
+	m = step(m, tickMsg(clk.Now()))
+	mustContain(t, screen(m), "scrape requested")
+	clk.Add(time.Second)
+	m = step(m, tickMsg(clk.Now()))
+	mustNotContain(t, screen(m), "scrape requested")
+
+	m = press(t, m, "o") // no admin endpoint: an error
+	const msg = "breaker actions are not available"
+	mustContain(t, screen(m), msg)
+	clk.Add(time.Minute)
+	m = step(m, tickMsg(clk.Now()))
+	mustContain(t, screen(m), msg)
+}
