@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"resiltop/internal/pgsim"
+	"resiltop/internal/scrape/scrapetest"
 )
 
 // onceOutput is the part of the --once JSON contract these tests read.
@@ -75,17 +75,8 @@ func TestUsage(t *testing.T) {
 	}
 }
 
-// closedPort returns a loopback URL nobody listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return "http://" + addr + "/metrics"
-}
+// closedURL returns a loopback metrics URL nobody listens on.
+func closedURL(t *testing.T) string { return "http://" + scrapetest.ClosedAddr(t) + "/metrics" }
 
 func startSim(t *testing.T, rps float64, scenarios map[string]string) *pgsim.Sim {
 	t.Helper()
@@ -99,7 +90,7 @@ func startSim(t *testing.T, rps float64, scenarios map[string]string) *pgsim.Sim
 
 func TestOnceDownTargetExits3AndOthersStillReport(t *testing.T) {
 	sim := startSim(t, 10, nil)
-	dead := closedPort(t)
+	dead := closedURL(t)
 	code, out, errOut := run(t, context.Background(), "--once", "-o", "json", "--interval", "200ms",
 		"--target", dead, "--target", sim.MetricsURL)
 	if code != ExitTargetDown {
@@ -243,7 +234,7 @@ func containsAll(have, want []string) bool {
 func TestOnceInterruptedSaysSo(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	code, _, errOut := run(t, ctx, "--once", "--interval", "10s", "--target", closedPort(t))
+	code, _, errOut := run(t, ctx, "--once", "--interval", "10s", "--target", closedURL(t))
 	if code != ExitFailure || !strings.Contains(errOut, "interrupted") {
 		t.Errorf("exit %d, stderr %q; want %d and a word that it was interrupted", code, errOut, ExitFailure)
 	}

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -35,18 +34,6 @@ func scrapeOnce(t *testing.T, tg Target) model.Scrape {
 		t.Fatal(err)
 	}
 	return s.Scrape(context.Background())
-}
-
-// closedPort returns a loopback address nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }
 
 // zeros is an endless reader of zero bytes; it allocates nothing per read.
@@ -129,7 +116,7 @@ func TestScrapeFaults(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := closedPort(t)
+			addr := scrapetest.ClosedAddr(t)
 			if tc.handler != nil {
 				addr = strings.TrimPrefix(scrapetest.Serve(t, tc.handler).URL, "http://")
 			}

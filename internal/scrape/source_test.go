@@ -68,7 +68,7 @@ func run(t *testing.T, src *Source, c *collector, stop func() bool) {
 func TestSourceGoodBesideBad(t *testing.T) {
 	good := scrapetest.ServeBytes(t, textCT, []byte(goodPage))
 	hang := scrapetest.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { waitForClient(r) })).URL
-	refused := "http://" + closedPort(t) + "/metrics"
+	refused := "http://" + scrapetest.ClosedAddr(t) + "/metrics"
 	const interval = 100 * time.Millisecond
 	var targets []Target
 	for _, u := range []string{good, hang, refused} {
@@ -166,7 +166,7 @@ func TestSourceScrapeNow(t *testing.T) {
 
 func TestSourceScrapeAll(t *testing.T) {
 	a := scrapetest.ServeBytes(t, textCT, []byte(goodPage))
-	b := "http://" + closedPort(t)
+	b := "http://" + scrapetest.ClosedAddr(t)
 	src, err := New([]Target{{URL: a}, {URL: b}})
 	if err != nil {
 		t.Fatal(err)

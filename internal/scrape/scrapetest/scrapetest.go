@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -173,4 +174,17 @@ func ServeBytes(t testing.TB, contentType string, body []byte) string {
 		_, _ = w.Write(body)
 	}))
 	return srv.URL + "/metrics"
+}
+
+// ClosedAddr returns a loopback host:port nothing listens on (bound and
+// released at once), for targets that refuse connections.
+func ClosedAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
 }
