@@ -135,13 +135,13 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 	}
 	// Rejections count while they happen: one rejection does not keep the
 	// finding up for the whole window once a scrape passes without any.
-	recentReject := len(ws) > 1 && counterDelta(ws[len(ws)-2].v[callField(OutcomeBulkheadRejected)], ws[len(ws)-1].v[callField(OutcomeBulkheadRejected)]) > 0
+	recentReject := len(ws) > 1 && counterDelta(ws[len(ws)-2].v[fRejected], ws[len(ws)-1].v[fRejected]) > 0
 	if ok, _ := full(len(all) - 1); ok || recentReject {
 		since := runSince(len(all), full, func(i int) time.Time { return all[i].t })
 		if !ok {
 			since = runSince(len(steps), func(i int) (bool, bool) {
 				return float64(steps[i].CallsPerSecond) > 0 && len(ws) > i+1 &&
-					counterDelta(ws[i].v[callField(OutcomeBulkheadRejected)], ws[i+1].v[callField(OutcomeBulkheadRejected)]) > 0, true
+					counterDelta(ws[i].v[fRejected], ws[i+1].v[fRejected]) > 0, true
 			}, func(i int) time.Time { return steps[i].Time })
 		}
 		var parts []string

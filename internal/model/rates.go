@@ -25,63 +25,86 @@ func inWindow(ss []sample, from, to time.Time) []sample {
 	return ss[i:j]
 }
 
-// increase sums the increases of one counter field over the samples that
-// carry it, each against the previous one that did (a scrape that lacked
-// the series does not split the range, as in Prometheus's rate), and
-// returns the time between the first and the last of them. ok is false
-// with fewer than two such samples.
+// increase returns a counter field's increase over the samples that carry
+// it and the time between the first and the last of them (a scrape that
+// lacked the series does not split the range, as in Prometheus's rate).
+// ok is false with fewer than two such samples.
+//
+// The Store keeps counter fields as reset-free cumulatives (counterTrack):
+// they never decrease, so the sum of the increases between neighbours is
+// the last value minus the first, found in O(1) from the window's ends
+// instead of a pass over it. Only a cumulative that overflowed to +Inf
+// breaks that (Inf − Inf between neighbours is NaN), and is summed.
 func increase(ss []sample, f int) (inc, span float64, ok bool) {
-	first, last := -1, -1
+	first, last := 0, len(ss)-1
+	for first <= last && math.IsNaN(ss[first].v[f]) {
+		first++
+	}
+	for last > first && math.IsNaN(ss[last].v[f]) {
+		last--
+	}
+	if first >= last {
+		return nan, nan, false
+	}
+	span = ss[last].t.Sub(ss[first].t).Seconds()
+	if a, b := ss[first].v[f], ss[last].v[f]; !math.IsInf(b, 0) {
+		return b - a, span, true
+	}
+	return summedIncrease(ss[first:last+1], f), span, true
+}
+
+// summedIncrease sums a counter field's increases between neighbouring
+// samples that carry it.
+func summedIncrease(ss []sample, f int) float64 {
+	inc, prev := 0.0, nan
 	for i := range ss {
 		v := ss[i].v[f]
 		if math.IsNaN(v) {
 			continue
 		}
-		if last >= 0 {
-			inc += counterDelta(ss[last].v[f], v)
+		if !math.IsNaN(prev) {
+			inc += counterDelta(prev, v)
 		}
-		if first < 0 {
-			first = i
-		}
-		last = i
+		prev = v
 	}
-	if first < 0 || first == last {
-		return nan, nan, false
-	}
-	return inc, ss[last].t.Sub(ss[first].t).Seconds(), true
+	return inc
 }
 
-// rate is a counter's per-second rate over the samples: summed increases
-// divided by the time they span, without extrapolation. NaN when unknown.
-func rate(ss []sample, f int) float64 {
-	inc, span, ok := increase(ss, f)
-	if !ok || span <= 0 {
+// increases are the counter fields' increases over one window (increase),
+// each found once: ratesOf reads several fields more than once.
+type increases [nFields]struct {
+	inc, span float64
+	ok        bool
+}
+
+// find finds the increases of the fields ratesOf reads over the samples.
+func (in *increases) find(ss []sample) {
+	for _, f := range rateFields {
+		in[f].inc, in[f].span, in[f].ok = increase(ss, f)
+	}
+}
+
+// rateFields are the counter fields ratesOf reads.
+var rateFields = append([]int{fTransitions, fRetries, fPendingCreated, fPendingResolved, fTimedOutFailures}, callFields...)
+
+// rate is a counter's per-second rate over the window: its increase
+// divided by the time it spans, without extrapolation. NaN when unknown.
+func (in *increases) rate(f int) float64 {
+	if !in[f].ok || in[f].span <= 0 {
 		return nan
 	}
-	return inc / span
+	return in[f].inc / in[f].span
 }
 
-// callTotals sums the increases of the given outcomes' call counters over
-// the samples, and the longest span among them. ok is false when no outcome
-// counter has two points.
-func callTotals(ss []sample, outcomes []Outcome) (inc, span float64, ok bool) {
-	fs := make([]int, 0, len(Outcomes))
-	for _, o := range outcomes {
-		fs = append(fs, callField(o))
-	}
-	return totals(ss, fs)
-}
-
-// totals sums the increases of counter fields over the samples, and the
-// longest span among them. ok is false when no field has two points.
-func totals(ss []sample, fields []int) (inc, span float64, ok bool) {
+// total sums the increases of counter fields, and the longest span among
+// them. ok is false when no field has two points.
+func (in *increases) total(fields []int) (inc, span float64, ok bool) {
 	for _, f := range fields {
-		i, sp, k := increase(ss, f)
-		if !k {
+		if !in[f].ok {
 			continue
 		}
-		inc += i
-		span = max(span, sp)
+		inc += in[f].inc
+		span = max(span, in[f].span)
 		ok = true
 	}
 	if !ok {
@@ -90,12 +113,22 @@ func totals(ss []sample, fields []int) (inc, span float64, ok bool) {
 	return inc, span, true
 }
 
+// callFields are the call counters of every outcome, in the order of
+// Outcomes; nonSuccessFields those that count as errors in the error ratio.
+var (
+	callFields = func() []int {
+		fs := make([]int, len(Outcomes))
+		for i := range fs {
+			fs[i] = fCalls + i
+		}
+		return fs
+	}()
+	nonSuccessFields = callFields[1:]
+)
+
 // timeoutFields count timeouts: calls whose outcome is a timeout, and
 // timed-out calls a convention counts as failures (Observation.TimedOutFailures).
 var timeoutFields = []int{callField(OutcomeTimeout), fTimedOutFailures}
-
-// nonSuccess are the outcomes that count as errors in the error ratio.
-var nonSuccess = Outcomes[1:]
 
 // windowRates are a dependency's rates over a window of samples.
 type windowRates struct {
@@ -106,22 +139,24 @@ type windowRates struct {
 
 // ratesOf computes the window's rates (DESIGN.md §7).
 func ratesOf(ss []sample) windowRates {
+	var in increases
+	in.find(ss)
 	w := windowRates{
 		calls: nan, errorRatio: nan, retryRatio: nan, timeoutRatio: nan,
 		timeouts:    nan,
-		retries:     rate(ss, fRetries),
-		rejected:    rate(ss, callField(OutcomeBulkheadRejected)),
-		created:     rate(ss, fPendingCreated),
-		resolved:    rate(ss, fPendingResolved),
+		retries:     in.rate(fRetries),
+		rejected:    in.rate(fRejected),
+		created:     in.rate(fPendingCreated),
+		resolved:    in.rate(fPendingResolved),
 		transitions: nan,
 	}
-	if inc, _, ok := increase(ss, fTransitions); ok {
-		w.transitions = inc
+	if in[fTransitions].ok {
+		w.transitions = in[fTransitions].inc
 	}
-	if inc, span, ok := totals(ss, timeoutFields); ok && span > 0 {
+	if inc, span, ok := in.total(timeoutFields); ok && span > 0 {
 		w.timeouts = inc / span
 	}
-	all, span, ok := callTotals(ss, Outcomes)
+	all, span, ok := in.total(callFields)
 	if !ok || span <= 0 {
 		return w
 	}
@@ -130,16 +165,16 @@ func ratesOf(ss []sample) windowRates {
 		// An outcome series a page never carried has counted nothing (a
 		// client creates it on first use), so only success seen is ratio 0.
 		w.errorRatio = 0
-		if bad, _, ok := callTotals(ss, nonSuccess); ok {
+		if bad, _, ok := in.total(nonSuccessFields); ok {
 			w.errorRatio = bad / all
 		}
-		if inc, _, ok := totals(ss, timeoutFields); ok {
+		if inc, _, ok := in.total(timeoutFields); ok {
 			w.timeoutRatio = inc / all
 		}
 		// First attempts are logical calls: each call makes one first
 		// attempt, its retries come after (Observation.Calls).
-		if inc, _, ok := increase(ss, fRetries); ok {
-			w.retryRatio = inc / all
+		if in[fRetries].ok {
+			w.retryRatio = in[fRetries].inc / all
 		}
 	}
 	return w
@@ -154,6 +189,10 @@ var quantileLevels = [4]float64{0.5, 0.9, 0.99, 0.999}
 // scrape that lacked the histogram does not split the range, as for
 // counters (increase). Each bucket is a counter of its own, with its own
 // resets, as Prometheus treats it. ok is false without two such samples.
+//
+// When the window's first and last histograms share their bounds slice,
+// every histogram between them is of one reset-free run (histTrack), and
+// the sum of the increases is last − first, without a pass over the window.
 func bucketIncrease(ss []sample) (bounds, inc []float64, ok bool) {
 	last := len(ss) - 1
 	for last >= 0 && ss[last].bounds == nil {
@@ -163,9 +202,21 @@ func bucketIncrease(ss []sample) (bounds, inc []float64, ok bool) {
 		return nil, nil, false
 	}
 	bounds = ss[last].bounds
+	first := 0
+	for ss[first].bounds == nil {
+		first++
+	}
+	if first < last && &ss[first].bounds[0] == &bounds[0] {
+		a, b := ss[first].counts, ss[last].counts
+		inc = make([]float64, len(bounds))
+		for k := range inc {
+			inc[k] = b[k] - a[k]
+		}
+		return bounds, inc, true
+	}
 	inc = make([]float64, len(bounds))
 	prev := -1
-	for i := 0; i <= last; i++ {
+	for i := first; i <= last; i++ {
 		if ss[i].bounds == nil {
 			continue
 		}

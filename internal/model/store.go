@@ -178,6 +178,10 @@ const (
 // callField is the sample field of an outcome's call counter.
 func callField(o Outcome) int { return fCalls + slices.Index(Outcomes, o) }
 
+// fRejected is the field of calls a bulkhead rejected, looked up once:
+// findings read it for every step of a history.
+var fRejected = callField(OutcomeBulkheadRejected)
+
 // sample is one scrape's raw values for one dependency: only what the
 // profiles extracted, never the page.
 type sample struct {
@@ -393,10 +397,7 @@ func (s *Store) append(ts *targetState, m *merged, t time.Time) bool {
 	}
 	if o.Latency != nil && len(o.Latency.Bounds) == len(o.Latency.Counts) && len(o.Latency.Bounds) > 0 {
 		smp.bounds, smp.counts = normalizeHistogram(o.Latency)
-		if prev != nil && slices.Equal(prev.bounds, smp.bounds) {
-			smp.bounds = prev.bounds // share the layout, it rarely changes
-		}
-		d.hist.cumulate(smp.bounds, smp.counts)
+		smp.bounds = d.hist.cumulate(smp.bounds, smp.counts)
 	}
 	var step Point
 	if prev != nil {
@@ -506,6 +507,11 @@ func (c *counterTrack) cumulate(v *[nFields]float64, parts []counterPart) {
 // never decrease, each bucket a counter with its own resets, as counterTrack
 // does for counters: history holds no reset, so any two samples' difference
 // is the increase between them, with samples in between dropped or missing.
+//
+// Samples share one bounds slice exactly while their cumulatives form one
+// run: the same layout, no restart, every count finite and none lower than
+// the run's previous sample's. A window whose first and last histograms
+// share it has last − first as its increase (bucketIncrease).
 type histTrack struct {
 	bounds []float64 // layout of the last histogram; nil before the first
 	raw    []float64 // its counts as scraped
@@ -513,18 +519,28 @@ type histTrack struct {
 }
 
 // cumulate replaces counts, a histogram of layout bounds as scraped, by
-// its cumulatives in place. A new layout starts afresh: its buckets are
-// other counters.
-func (h *histTrack) cumulate(bounds, counts []float64) {
+// its cumulatives in place, and returns the bounds slice the sample keeps:
+// the run's when it continues it, else bounds. A new layout starts afresh:
+// its buckets are other counters.
+func (h *histTrack) cumulate(bounds, counts []float64) []float64 {
 	if h.bounds == nil || !sameBounds(h.bounds, bounds) {
 		h.bounds, h.raw, h.cum = bounds, append(h.raw[:0], counts...), counts
-		return
+		return bounds
 	}
+	// Negative or infinite counts from a broken page still cumulate as
+	// every bucket's own counter, but end the run: between two of its
+	// samples, last − first would not be the sum of the increases.
+	run := true
 	for k, v := range counts {
 		counts[k] = h.cum[k] + counterDelta(h.raw[k], v)
 		h.raw[k] = v
+		run = run && counts[k] >= h.cum[k] && !math.IsInf(counts[k], 0)
+	}
+	if run {
+		bounds = h.bounds
 	}
 	h.bounds, h.cum = bounds, counts
+	return bounds
 }
 
 // counterFields are the sample fields that hold counters.
