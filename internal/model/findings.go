@@ -30,10 +30,12 @@ func targetDownFinding(ts *targetState, now time.Time) Finding {
 // window's; zero when history cannot tell.
 func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w windowRates, th Thresholds) []Finding {
 	var out []Finding
-	add := func(kind FindingKind, sev Severity, since time.Time, format string, args ...any) {
+	// Messages are concatenated rather than formatted with fmt: a cold
+	// Snapshot writes several per dependency, and fmt was a tenth of it.
+	add := func(kind FindingKind, sev Severity, since time.Time, msg string) {
 		out = append(out, Finding{
 			Kind: kind, Severity: sev, Target: dep.Target, Dependency: dep.Name,
-			Message: dep.Name + ": " + fmt.Sprintf(format, args...), Since: since,
+			Message: dep.Name + ": " + msg, Since: since,
 		})
 	}
 	last := &all[len(all)-1]
@@ -53,11 +55,11 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 		}
 		switch {
 		case dep.CallsPerSecond.Known() && dep.ErrorRatio.Known():
-			msg += fmt.Sprintf(" (%s calls/s, error ratio %s)", num(float64(dep.CallsPerSecond)), num(float64(dep.ErrorRatio)))
+			msg += " (" + num(float64(dep.CallsPerSecond)) + " calls/s, error ratio " + num(float64(dep.ErrorRatio)) + ")"
 		case dep.CallsPerSecond.Known():
-			msg += fmt.Sprintf(" (%s calls/s)", num(float64(dep.CallsPerSecond)))
+			msg += " (" + num(float64(dep.CallsPerSecond)) + " calls/s)"
 		}
-		add(BreakerOpenKind, sev, since, "%s", msg)
+		add(BreakerOpenKind, sev, since, msg)
 	}
 
 	// breaker_flapping: transitions within the flapping window, from the
@@ -66,7 +68,7 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 		fw := inWindow(all, last.t.Add(-th.FlappingWindow), last.t)
 		n, since := flaps(fw)
 		if n >= float64(th.FlappingTransitions) {
-			add(BreakerFlapping, Warning, since, "breaker flapping — %s transitions in %s", num(n), th.FlappingWindow)
+			add(BreakerFlapping, Warning, since, "breaker flapping — "+num(n)+" transitions in "+th.FlappingWindow.String())
 		}
 	}
 
@@ -95,10 +97,10 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 			words = "retrying heavily"
 		}
 		if noneComplete {
-			add(RetryStorm, sev, since, "%s — %s retries/s and no call completed", words, num(w.retries))
+			add(RetryStorm, sev, since, words+" — "+num(w.retries)+" retries/s and no call completed")
 		} else {
-			add(RetryStorm, sev, since, "%s — %s retries/s for %s first attempts/s (ratio %s)",
-				words, num(w.retries), num(w.calls), num(w.retryRatio))
+			add(RetryStorm, sev, since, words+" — "+num(w.retries)+" retries/s for "+num(w.calls)+
+				" first attempts/s (ratio "+num(w.retryRatio)+")")
 		}
 	}
 
@@ -121,7 +123,7 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 				parts = append(parts, num(p)+" waiting")
 			}
 			parts = append(parts, "for "+roundDur(last.t.Sub(since)).String())
-			add(PoolExhausted, Critical, since, "pool exhausted — %s", strings.Join(parts, ", "))
+			add(PoolExhausted, Critical, since, "pool exhausted — "+strings.Join(parts, ", "))
 		}
 	}
 
@@ -151,10 +153,10 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 		if !math.IsNaN(w.rejected) {
 			parts = append(parts, num(w.rejected)+" rejected/s")
 		}
-		add(BulkheadSaturated, Warning, since, "bulkhead saturated — %s", strings.Join(parts, ", "))
+		add(BulkheadSaturated, Warning, since, "bulkhead saturated — "+strings.Join(parts, ", "))
 	}
 	if last.limit != "" {
-		add(BulkheadSaturated, Warning, time.Time{}, "concurrency limit %q hit", last.limit)
+		add(BulkheadSaturated, Warning, time.Time{}, "concurrency limit "+strconv.Quote(last.limit)+" hit")
 	}
 
 	// tail_near_timeout.
@@ -167,8 +169,8 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 			}
 			return v >= th.TailNearTimeout*timeout, true
 		}, func(i int) time.Time { return allSteps[i].Time })
-		add(TailNearTimeout, Warning, since, "tail near timeout — p99 %ss is %s%% of the %ss timeout",
-			num(p99), num(100*p99/timeout), num(timeout))
+		add(TailNearTimeout, Warning, since, "tail near timeout — p99 "+num(p99)+"s is "+num(100*p99/timeout)+
+			"% of the "+num(timeout)+"s timeout")
 	}
 
 	// timeouts_rising: unknown outcomes as a share of calls.
@@ -180,8 +182,8 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 			}
 			return t/c >= th.TimeoutRatio, true
 		}, func(i int) time.Time { return allSteps[i].Time })
-		add(TimeoutsRising, Warning, since, "timeouts rising — %s timeouts/s, %s%% of %s calls/s (outcome unknown)",
-			num(w.timeouts), num(100*w.timeoutRatio), num(w.calls))
+		add(TimeoutsRising, Warning, since, "timeouts rising — "+num(w.timeouts)+" timeouts/s, "+num(100*w.timeoutRatio)+
+			"% of "+num(w.calls)+" calls/s (outcome unknown)")
 	}
 
 	// backlog_growing: the PENDING count rose over the window (from its
@@ -203,8 +205,8 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 				}
 				return b > a, true
 			}, func(i int) time.Time { return all[i].t })
-			add(BacklogGrowing, Warning, since, "PENDING backlog growing — %s → %s, %s created/s vs %s resolved/s",
-				num(first), num(lastCount), num(w.created), num(w.resolved))
+			add(BacklogGrowing, Warning, since, "PENDING backlog growing — "+num(first)+" → "+num(lastCount)+", "+
+				num(w.created)+" created/s vs "+num(w.resolved)+" resolved/s")
 		}
 	}
 
@@ -217,8 +219,8 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 			}
 			return a > th.BacklogStaleAge.Seconds(), true
 		}, func(i int) time.Time { return all[i].t })
-		add(BacklogStale, Warning, since, "PENDING backlog stale — oldest %s old, %s pending",
-			roundDur(time.Duration(age*float64(time.Second))), num(last.v[fPendingCount]))
+		add(BacklogStale, Warning, since, "PENDING backlog stale — oldest "+
+			roundDur(time.Duration(age*float64(time.Second))).String()+" old, "+num(last.v[fPendingCount])+" pending")
 	}
 	sortFindings(out)
 	return out
@@ -314,32 +316,62 @@ func kindRank(k FindingKind) int {
 }
 
 // sortFindings orders findings worst first, then stably by kind and name.
+// A cold Snapshot sorts thousands, so each is keyed once (rank, target,
+// dependency) and the keys are sorted, not the findings; a dependency's few
+// are sorted in place.
 func sortFindings(fs []Finding) {
-	sortStable(fs, func(a, b *Finding) int {
-		if d := severityRank(a.Severity) - severityRank(b.Severity); d != 0 {
+	type key struct {
+		rank        int // severity, then kind (kindRank is below 16)
+		target, dep string
+		i           int // position, for stability
+	}
+	keyOf := func(i int) key {
+		f := &fs[i]
+		return key{severityRank(f.Severity)*16 + kindRank(f.Kind), f.Target, f.Dependency, i}
+	}
+	cmp := func(a, b *key) int {
+		if a.rank != b.rank {
+			return a.rank - b.rank
+		}
+		if d := cmpString(a.target, b.target); d != 0 {
 			return d
 		}
-		if d := kindRank(a.Kind) - kindRank(b.Kind); d != 0 {
+		return cmpString(a.dep, b.dep)
+	}
+	if len(fs) <= 8 {
+		// Insertion sort moves an element only past greater ones: stable.
+		for i := 1; i < len(fs); i++ {
+			for j := i; j > 0; j-- {
+				if a, b := keyOf(j), keyOf(j-1); cmp(&a, &b) >= 0 {
+					break
+				}
+				fs[j], fs[j-1] = fs[j-1], fs[j]
+			}
+		}
+		return
+	}
+	keys := make([]key, len(fs))
+	for i := range keys {
+		keys[i] = keyOf(i)
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if d := cmp(&a, &b); d != 0 {
 			return d
 		}
-		if d := cmpString(a.Target, b.Target); d != 0 {
-			return d
-		}
-		return cmpString(a.Dependency, b.Dependency)
+		return a.i - b.i
 	})
+	permute(fs, func(k int) int { return keys[k].i })
 }
 
 // sortDependencies orders dependencies worst first: critical findings, then
-// warnings, then error ratio, then calls/s (unknown last), then target and name.
+// warnings, then error ratio, then calls/s (unknown last), then target and
+// name; stably. Like sortFindings it sorts keys, each computed once.
 func sortDependencies(ds []Dependency) {
-	count := func(d *Dependency, s Severity) int {
-		n := 0
-		for i := range d.Findings {
-			if d.Findings[i].Severity == s {
-				n++
-			}
-		}
-		return n
+	type key struct {
+		crit, warn      int
+		errRatio, calls Value
+		name, target    string
+		i               int
 	}
 	desc := func(a, b Value) int {
 		switch ak, bk := a.Known(), b.Known(); {
@@ -356,47 +388,50 @@ func sortDependencies(ds []Dependency) {
 		}
 		return 0
 	}
-	sortStable(ds, func(a, b *Dependency) int {
-		if d := count(b, Critical) - count(a, Critical); d != 0 {
+	keys := make([]key, len(ds))
+	for i := range ds {
+		d := &ds[i]
+		k := key{errRatio: d.ErrorRatio, calls: d.CallsPerSecond, name: d.Name, target: d.Target, i: i}
+		for j := range d.Findings {
+			switch d.Findings[j].Severity {
+			case Critical:
+				k.crit++
+			case Warning:
+				k.warn++
+			}
+		}
+		keys[i] = k
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if d := b.crit - a.crit; d != 0 {
 			return d
 		}
-		if d := count(b, Warning) - count(a, Warning); d != 0 {
+		if d := b.warn - a.warn; d != 0 {
 			return d
 		}
-		if d := desc(a.ErrorRatio, b.ErrorRatio); d != 0 {
+		if d := desc(a.errRatio, b.errRatio); d != 0 {
 			return d
 		}
-		if d := desc(a.CallsPerSecond, b.CallsPerSecond); d != 0 {
+		if d := desc(a.calls, b.calls); d != 0 {
 			return d
 		}
-		if d := cmpString(a.Name, b.Name); d != 0 {
+		if d := cmpString(a.name, b.name); d != 0 {
 			return d
 		}
-		return cmpString(a.Target, b.Target)
+		if d := cmpString(a.target, b.target); d != 0 {
+			return d
+		}
+		return a.i - b.i
 	})
+	permute(ds, func(k int) int { return keys[k].i })
 }
 
-// sortStable orders s as slices.SortStableFunc does, but moves each element
-// once: it sorts positions, ties broken by position, then permutes. Findings
-// and dependencies are large structs, and a stable sort's merges moved them
-// O(n log² n) times, which dominated Snapshot.
-func sortStable[T any](s []T, cmp func(a, b *T) int) {
-	if len(s) < 2 {
-		return
-	}
-	idx := make([]int, len(s))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortFunc(idx, func(i, j int) int {
-		if c := cmp(&s[i], &s[j]); c != 0 {
-			return c
-		}
-		return i - j
-	})
+// permute reorders s so that its k-th element is the one at from(k),
+// moving each element once: findings and dependencies are large structs.
+func permute[T any](s []T, from func(k int) int) {
 	sorted := make([]T, len(s))
-	for k, i := range idx {
-		sorted[k] = s[i]
+	for k := range sorted {
+		sorted[k] = s[from(k)]
 	}
 	copy(s, sorted)
 }
