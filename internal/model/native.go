@@ -160,33 +160,13 @@ func (r *nativeReader) metric(family string, m *dto.Metric) (*Observation, uint6
 // part of it), or hands each value to each when it needs the labels.
 // Non-finite and negative values are not counters and are skipped.
 func (r *nativeReader) counter(p *Page, name string, field func(*Observation) *float64, each func(*Observation, *dto.Metric, uint64, float64)) {
-	f := p.Family(name)
-	if f == nil {
-		return
-	}
-	for _, m := range f.GetMetric() {
-		var v float64
-		switch f.GetType() {
-		case dto.MetricType_COUNTER:
-			v = m.GetCounter().GetValue()
-		case dto.MetricType_UNTYPED:
-			v = m.GetUntyped().GetValue()
-		default:
-			return // declared as something else: not this convention's counter
-		}
-		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-			continue
-		}
-		o, series := r.metric(name, m)
-		if o == nil {
-			continue
-		}
+	r.values(p, name, dto.MetricType_COUNTER, false, func(o *Observation, m *dto.Metric, series uint64, v float64) {
 		if each != nil {
 			each(o, m, series, v)
-			continue
+			return
 		}
 		o.add(field(o), series, v)
-	}
+	})
 }
 
 // gauge reads a gauge family into field per dependency.
@@ -200,25 +180,25 @@ func (r *nativeReader) gauge(p *Page, name string, agg aggregate, field func(*Ob
 
 // gaugeEach hands each finite gauge value of a family to each.
 func (r *nativeReader) gaugeEach(p *Page, name string, each func(*Observation, *dto.Metric, float64)) {
+	r.values(p, name, dto.MetricType_GAUGE, true, func(o *Observation, m *dto.Metric, _ uint64, v float64) { each(o, m, v) })
+}
+
+// values hands each finite value of family name to each, with its
+// dependency's observation and series identity. A family declared as
+// anything but want (or untyped) is not this convention's and is skipped
+// whole; negative values are skipped unless negative is true.
+func (r *nativeReader) values(p *Page, name string, want dto.MetricType, negative bool, each func(*Observation, *dto.Metric, uint64, float64)) {
 	f := p.Family(name)
-	if f == nil {
+	if f == nil || (f.GetType() != want && f.GetType() != dto.MetricType_UNTYPED) {
 		return
 	}
 	for _, m := range f.GetMetric() {
-		var v float64
-		switch f.GetType() {
-		case dto.MetricType_GAUGE:
-			v = m.GetGauge().GetValue()
-		case dto.MetricType_UNTYPED:
-			v = m.GetUntyped().GetValue()
-		default:
-			return
-		}
-		if math.IsNaN(v) || math.IsInf(v, 0) {
+		v := convValue(m)
+		if math.IsNaN(v) || math.IsInf(v, 0) || (v < 0 && !negative) {
 			continue
 		}
-		if o, _ := r.metric(name, m); o != nil {
-			each(o, m, v)
+		if o, series := r.metric(name, m); o != nil {
+			each(o, m, series, v)
 		}
 	}
 }
