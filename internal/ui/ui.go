@@ -10,7 +10,6 @@ package ui
 import (
 	"context"
 	"errors"
-	"os"
 	"slices"
 	"time"
 
@@ -182,12 +181,9 @@ func newModel(opts Options) Model {
 	return m.relayout()
 }
 
-// Run runs the UI until the user quits or ctx is done. NO_COLOR (any
-// non-empty value) forces monochrome like Options.NoColor.
+// Run runs the UI until the user quits or ctx is done. The environment
+// (NO_COLOR) is read once, by internal/config, into Options.NoColor.
 func Run(ctx context.Context, opts Options) error {
-	if os.Getenv("NO_COLOR") != "" {
-		opts.NoColor = true
-	}
 	// Signals are the caller's: cmd/resiltop cancels ctx on SIGINT/SIGTERM.
 	// Bubble Tea's own handler would race that cancellation and can block
 	// forever sending to an event loop that already stopped.
