@@ -2,9 +2,8 @@ package admin
 
 import (
 	"errors"
+	"resiltop/internal/profile"
 	"testing"
-
-	"resiltop/internal/model"
 )
 
 func TestResolverFor(t *testing.T) {
@@ -75,7 +74,7 @@ func TestResolverFor(t *testing.T) {
 // model's profiles, which the CLI passes in.
 func TestResolverProfileNames(t *testing.T) {
 	names := map[string]bool{}
-	for _, p := range model.Profiles() {
+	for _, p := range profile.Builtin() {
 		names[p.Name()] = true
 	}
 	for _, n := range []string{ProfileEnvoy, ProfileHAProxy} {

@@ -15,6 +15,7 @@ import (
 	"resiltop/internal/config"
 	"resiltop/internal/model"
 	"resiltop/internal/pgsim"
+	"resiltop/internal/profile"
 	"resiltop/internal/report"
 	"resiltop/internal/scrape"
 	"resiltop/internal/ui"
@@ -52,11 +53,13 @@ func Main(ctx context.Context, args []string, env Env) int {
 	if err != nil {
 		return usage(env, err)
 	}
-	var extra []model.Profile
+	profiles := profile.Builtin()
 	if cfg.Profiles.Kind != 0 {
-		if extra, err = model.ParseMappings(cfg.ProfilesFile, &cfg.Profiles); err != nil {
+		mappings, err := profile.ParseMappings(cfg.ProfilesFile, &cfg.Profiles)
+		if err != nil {
 			return usage(env, err)
 		}
+		profiles = append(profiles, mappings...)
 	}
 	resolver := &admin.Resolver{
 		Default: admin.Settings{Token: cfg.AdminToken.Reveal(), HAProxyAdmin: cfg.HAProxyAdmin, ReadOnly: cfg.ReadOnly},
@@ -84,7 +87,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 			resolver.Targets[e.URL] = s
 		}
 	}
-	opts := model.StoreOptions{History: cfg.History, Thresholds: cfg.Thresholds, Extra: extra, ForceByTarget: forced}
+	opts := model.StoreOptions{History: cfg.History, Thresholds: cfg.Thresholds, Profiles: profiles, ForceByTarget: forced}
 	if err := opts.Validate(); err != nil {
 		return usage(env, err)
 	}
@@ -112,7 +115,7 @@ func usage(env Env, err error) int {
 
 // once scrapes every target, waits one interval, scrapes again (so rates
 // exist), prints the snapshot and returns the exit code.
-func once(ctx context.Context, cfg *config.Config, store *model.Store, src *scrape.Source, env Env) int {
+func once(ctx context.Context, cfg *config.Config, store *model.Store, src scrape.Source, env Env) int {
 	for _, s := range src.ScrapeAll(ctx) {
 		store.Ingest(s)
 	}
@@ -156,7 +159,7 @@ func reaches(findings []model.Finding, failOn model.Severity) bool {
 }
 
 // watch runs the TUI while the Source scrapes into the Store.
-func watch(ctx context.Context, cfg *config.Config, store *model.Store, src *scrape.Source, resolver *admin.Resolver, sim *pgsim.Sim) error {
+func watch(ctx context.Context, cfg *config.Config, store *model.Store, src scrape.Source, resolver *admin.Resolver, sim *pgsim.Sim) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	updates := make(chan struct{}, 1)

@@ -13,6 +13,7 @@ import (
 
 	"resiltop/internal/model"
 	"resiltop/internal/pgsim"
+	"resiltop/internal/profile"
 	"resiltop/internal/scrape"
 	"resiltop/internal/ui"
 )
@@ -47,7 +48,7 @@ func firstFrame(tb testing.TB) frameTrial {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	store := model.NewStore(model.StoreOptions{})
+	store := model.NewStore(model.StoreOptions{Profiles: profile.Builtin()})
 
 	var (
 		tr         frameTrial

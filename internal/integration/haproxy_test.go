@@ -21,6 +21,7 @@ import (
 	"resiltop/internal/admin"
 	"resiltop/internal/model"
 	"resiltop/internal/pgsim"
+	"resiltop/internal/profile"
 	"resiltop/internal/scrape"
 )
 
@@ -143,8 +144,8 @@ func (w *haproxyWatch) until(ctx context.Context, what string, limit time.Durati
 
 // retries reads the backend's raw retry counter from the last page.
 func (w *haproxyWatch) retries() float64 {
-	for _, o := range model.Profiles() {
-		if o.Name() != model.HAProxyProfile {
+	for _, o := range profile.Builtin() {
+		if o.Name() != profile.HAProxy {
 			continue
 		}
 		for _, ob := range o.Read(w.last) {
@@ -228,7 +229,7 @@ func TestHAProxyEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &haproxyWatch{t: t, scraper: scraper, store: model.NewStore(model.StoreOptions{}), log: out}
+	w := &haproxyWatch{t: t, scraper: scraper, store: model.NewStore(model.StoreOptions{Profiles: profile.Builtin()}), log: out}
 
 	// Bounded load: 12 callers in a loop, each request with a timeout.
 	loadCtx, stopLoad := context.WithCancel(ctx)
@@ -256,7 +257,7 @@ func TestHAProxyEndToEnd(t *testing.T) {
 	d := w.until(ctx, "steady: backend up and serving", 10*time.Second, func(d model.Dependency) bool {
 		return d.Breaker.State == model.BreakerClosed && d.CallsPerSecond.Known() && d.CallsPerSecond > 0
 	})
-	if !slices.Contains(w.store.Snapshot(time.Now(), time.Minute).Targets[0].Profiles, model.HAProxyProfile) {
+	if !slices.Contains(w.store.Snapshot(time.Now(), time.Minute).Targets[0].Profiles, profile.HAProxy) {
 		t.Errorf("haproxy profile not detected on %s", target)
 	}
 	if d.Pool.Max != 2 {
@@ -293,7 +294,7 @@ func TestHAProxyEndToEnd(t *testing.T) {
 	})
 
 	resolver := admin.Resolver{Default: admin.Settings{HAProxyAdmin: fmt.Sprintf("127.0.0.1:%d", adminPort)}}
-	sw, err := resolver.For(target, []string{model.HAProxyProfile})
+	sw, err := resolver.For(target, []string{profile.HAProxy})
 	if err != nil {
 		t.Fatal(err)
 	}

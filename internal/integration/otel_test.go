@@ -21,6 +21,7 @@ import (
 
 	"resiltop/internal/model"
 	"resiltop/internal/pgsim"
+	"resiltop/internal/profile"
 	"resiltop/internal/scrape"
 )
 
@@ -92,7 +93,7 @@ func TestOtelHTTPClientConvention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := model.NewStore(model.StoreOptions{})
+	store := model.NewStore(model.StoreOptions{Profiles: profile.Builtin()})
 	tally := &otelTally{}
 	// Two batches with a scrape after each, so the Store has a rate.
 	for batch := range 2 {
@@ -122,7 +123,7 @@ func TestOtelHTTPClientConvention(t *testing.T) {
 		}
 
 		var prof model.Profile
-		for _, p := range model.Profiles() {
+		for _, p := range profile.Builtin() {
 			if p.Name() == "otel" {
 				prof = p
 			}

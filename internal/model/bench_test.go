@@ -73,7 +73,7 @@ func BenchmarkIngest(b *testing.B) {
 	for _, f := range benchFormats {
 		body := scrapetest.Page10k(f.format)
 		b.Run(f.name, func(b *testing.B) {
-			s := NewStore(StoreOptions{})
+			s := newStore(StoreOptions{})
 			t := t0
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
@@ -87,18 +87,6 @@ func BenchmarkIngest(b *testing.B) {
 	}
 }
 
-// BenchmarkReadNative is the native profile alone on a decoded page: the
-// part of ingest that is resiltop's own work.
-func BenchmarkReadNative(b *testing.B) {
-	page := NewPage(scrapetest.Families10k())
-	b.ReportAllocs()
-	for b.Loop() {
-		if len(native{}.Read(page)) != scrapetest.Dependencies {
-			b.Fatal("wrong dependency count")
-		}
-	}
-}
-
 // BenchmarkSnapshot derives a snapshot of 500 dependencies (5 targets × 100)
 // with 60 scrapes of history each, all inside the window. "unchanged" takes
 // snapshots of a store nothing was ingested into since the last one (the
@@ -107,7 +95,7 @@ func BenchmarkReadNative(b *testing.B) {
 // alternating by a nanosecond defeats the Store's reuse without changing
 // which samples are in it).
 func BenchmarkSnapshot(b *testing.B) {
-	s := NewStore(StoreOptions{})
+	s := newStore(StoreOptions{})
 	base := scrapetest.Families10k()
 	for tgt := range 5 {
 		for i := range 60 {

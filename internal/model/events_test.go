@@ -61,7 +61,7 @@ func TestEvents(t *testing.T) {
 }
 
 func TestEventsBounded(t *testing.T) {
-	s := NewStore(StoreOptions{MaxEvents: 3})
+	s := newStore(StoreOptions{MaxEvents: 3})
 	for i := range 10 {
 		s.Ingest(Scrape{Target: "t", Time: at(float64(i)), Err: fmt.Errorf("error %d", i)})
 	}
@@ -98,7 +98,7 @@ func TestStaleness(t *testing.T) {
 		}
 	})
 	t.Run("target that never answered", func(t *testing.T) {
-		s := NewStore(StoreOptions{})
+		s := newStore(StoreOptions{})
 		s.Ingest(Scrape{Target: "t", Time: at(0), Err: down})
 		snap := s.Snapshot(at(1), time.Minute)
 		if len(snap.Targets) != 1 || snap.Targets[0].Up || len(snap.Dependencies) != 0 {
@@ -109,7 +109,7 @@ func TestStaleness(t *testing.T) {
 		}
 	})
 	t.Run("vanished dependency is stale, then dropped after History", func(t *testing.T) {
-		s := NewStore(StoreOptions{History: 10 * time.Second})
+		s := newStore(StoreOptions{History: 10 * time.Second})
 		feed(t, s, "t", map[float64]string{0: page(pg{dep: "pg"}, pg{dep: "mail"}), 1: page(pg{dep: "pg"})})
 		snap := s.Snapshot(at(1), time.Minute)
 		if dep(t, snap, "pg").Stale || !dep(t, snap, "mail").Stale {
@@ -130,7 +130,7 @@ func TestStaleness(t *testing.T) {
 }
 
 func TestHistoryBounded(t *testing.T) {
-	s := NewStore(StoreOptions{History: time.Hour, MaxSamples: 100})
+	s := newStore(StoreOptions{History: time.Hour, MaxSamples: 100})
 	for i := range 500 {
 		s.Ingest(Scrape{Target: "t", Time: at(float64(i)), Page: parsePage(t, page(pg{dep: "pg", success: float64(10 * i)}))})
 	}

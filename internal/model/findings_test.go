@@ -215,7 +215,7 @@ func TestConcurrencyLimitIsNotABreaker(t *testing.T) {
 		o.BreakerLimit = "pending"
 		return []Observation{o}
 	}}
-	s := NewStore(StoreOptions{Extra: []Profile{lim}})
+	s := newStore(StoreOptions{Profiles: builtinAnd(lim)})
 	s.Ingest(Scrape{Target: "t", Time: at(0), Page: parsePage(t, page(pg{dep: "pg"}))})
 	d := dep(t, s.Snapshot(at(1), time.Minute), "pg")
 	if len(d.Findings) != 1 || d.Findings[0].Kind != BulkheadSaturated || !strings.Contains(d.Findings[0].Message, `"pending"`) {
@@ -294,7 +294,7 @@ func TestFindingMessages(t *testing.T) {
 				tt.set(&o, i)
 				return []Observation{o}
 			}}
-			s := NewStore(StoreOptions{Force: []string{"fake"}, Extra: []Profile{p}})
+			s := newStore(StoreOptions{Force: []string{"fake"}, Profiles: builtinAnd(p)})
 			for i = 0; i < 10; i++ {
 				s.Ingest(Scrape{Target: "t", Time: at(float64(i)), Page: NewPage(nil)})
 			}
@@ -334,7 +334,7 @@ func TestNoNegativeOrInfiniteRates(t *testing.T) {
 				o.Calls = map[Outcome]float64{OutcomeSuccess: tt.values[i]}
 				return []Observation{o}
 			}}
-			s := NewStore(StoreOptions{Force: []string{"fake"}, Extra: []Profile{p}})
+			s := newStore(StoreOptions{Force: []string{"fake"}, Profiles: builtinAnd(p)})
 			for i = 0; i < len(tt.values); i++ {
 				s.Ingest(Scrape{Target: "t", Time: at(float64(i)), Page: NewPage(nil)})
 			}

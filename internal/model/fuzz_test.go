@@ -82,7 +82,7 @@ func FuzzIngest(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, a, b []byte) {
-		s := NewStore(StoreOptions{})
+		s := newStore(StoreOptions{})
 		for i, body := range [][]byte{a, b, a} {
 			sc := Scrape{Target: "t", Time: at(float64(i))}
 			p := expfmt.NewTextParser(model.UTF8Validation)

@@ -1,6 +1,9 @@
 package model
 
 import (
+	"os"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -40,4 +43,41 @@ func pageOf(fams map[string]*dto.MetricFamily) *Page {
 		list = append(list, fams[n])
 	}
 	return NewPage(list)
+}
+
+// BuiltinProfiles are profile.Builtin(), set by profiles_test.go (package
+// model_test): package profile imports model, so model's own tests cannot
+// import it, and they read pages with the real profiles all the same.
+var BuiltinProfiles []Profile
+
+// newStore is NewStore reading pages with the built-in profiles unless o
+// names its own.
+func newStore(o StoreOptions) *Store {
+	if o.Profiles == nil {
+		o.Profiles = BuiltinProfiles
+	}
+	return NewStore(o)
+}
+
+// builtinAnd returns the built-in profiles followed by ps.
+func builtinAnd(ps ...Profile) []Profile { return append(slices.Clone(BuiltinProfiles), ps...) }
+
+// conventionPage reads a page of package profile's testdata/conventions.
+func conventionPage(t testing.TB, rel string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "profile", "testdata", "conventions", rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// nativeProfile is resiltop's own profile among BuiltinProfiles.
+func nativeProfile() Profile {
+	for _, p := range BuiltinProfiles {
+		if p.Name() == "resiltop" {
+			return p
+		}
+	}
+	panic("no resiltop profile")
 }

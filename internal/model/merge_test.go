@@ -13,6 +13,7 @@ type fakeProfile struct {
 }
 
 func (f fakeProfile) Name() string             { return f.name }
+func (f fakeProfile) Families() []string       { return nil }
 func (f fakeProfile) Detect(*Page) bool        { return true }
 func (f fakeProfile) Read(*Page) []Observation { return f.obs() }
 
@@ -26,7 +27,7 @@ func TestMergeFirstKnownWins(t *testing.T) {
 		x := NewObservation("mail", "aaa-other")
 		return []Observation{o, x}
 	}}
-	s := NewStore(StoreOptions{Extra: []Profile{other}})
+	s := newStore(StoreOptions{Profiles: builtinAnd(other)})
 	p := parsePage(t, page(pg{dep: "pg", success: 5, timeoutSec: 0.8}))
 	s.Ingest(Scrape{Target: "t", Time: at(0), Page: p})
 	snap := s.Snapshot(at(0), time.Minute)
@@ -45,8 +46,8 @@ func TestMergeFirstKnownWins(t *testing.T) {
 	}
 	// Calls come whole from resiltop: the other's short_circuited may be
 	// the same calls counted again.
-	ms := mergeObservations([][]Observation{native{}.Read(p), other.obs()})
-	if c := ms[0].obs.Calls; c[OutcomeSuccess] != 5 || hasKey(c, OutcomeShortCircuited) {
+	ms := mergeObservations([][]Observation{nativeProfile().Read(p), other.obs()})
+	if c := ms[0].obs.Calls; c[OutcomeSuccess] != 5 || func() bool { _, ok := c[OutcomeShortCircuited]; return ok }() {
 		t.Errorf("calls = %v", c)
 	}
 }
@@ -64,7 +65,7 @@ func TestForcedProfiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := NewStore(tt.opts)
+			s := newStore(tt.opts)
 			s.Ingest(Scrape{Target: "t", Time: at(0), Page: p})
 			if n := len(s.Snapshot(at(0), time.Minute).Dependencies); n != tt.deps {
 				t.Errorf("%d dependencies, want %d", n, tt.deps)
@@ -74,7 +75,7 @@ func TestForcedProfiles(t *testing.T) {
 	if err := (StoreOptions{Force: []string{"no-such"}}).Validate(); err == nil {
 		t.Error("Validate accepted an unknown profile")
 	}
-	if err := (StoreOptions{Force: []string{"resiltop"}}).Validate(); err != nil {
+	if err := (StoreOptions{Force: []string{"resiltop"}, Profiles: BuiltinProfiles}).Validate(); err != nil {
 		t.Errorf("Validate: %v", err)
 	}
 }

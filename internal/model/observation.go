@@ -112,7 +112,7 @@ type Observation struct {
 	EjectedHosts float64 // gauge
 
 	// parts are the raw values of the series a counter field was added up
-	// from (add, addCall). A sum of counters is not a counter: when one of
+	// from (Add, AddCall). A sum of counters is not a counter: when one of
 	// its series vanishes the sum drops, which would read as a reset of the
 	// whole sum. The Store follows each series on its own instead (cumulate).
 	// A counter field without parts is one series.
@@ -122,18 +122,19 @@ type Observation struct {
 // counterPart is one series' raw cumulative value in a counter field.
 type counterPart struct {
 	field  int    // sample field (fRetries, callField(out), …)
-	series uint64 // the series' identity: seriesOf or partID
+	series uint64 // the series' identity: SeriesOf or PartID
 	value  float64
 }
 
-// seriesSeed makes series identities comparable between scrapes.
-var seriesSeed = maphash.MakeSeed()
+// SeriesSeed seeds series identities (SeriesOf, PartID), so they are
+// comparable between scrapes; a profile that hashes labels itself uses it too.
+var SeriesSeed = maphash.MakeSeed()
 
-// seriesOf identifies a series of a page by its family and labels (in the
+// SeriesOf identifies a series of a page by its family and labels (in the
 // order the page gave them, which a target keeps from scrape to scrape).
-func seriesOf(family string, m *dto.Metric) uint64 {
+func SeriesOf(family string, m *dto.Metric) uint64 {
 	var h maphash.Hash
-	h.SetSeed(seriesSeed)
+	h.SetSeed(SeriesSeed)
 	h.WriteString(family)
 	for _, lp := range m.GetLabel() {
 		h.WriteByte(0xff)
@@ -144,15 +145,15 @@ func seriesOf(family string, m *dto.Metric) uint64 {
 	return h.Sum64()
 }
 
-// partID identifies a part a profile already summed itself by a key of its
+// PartID identifies a part a profile already summed itself by a key of its
 // own (a response class, a resilience4j kind); series within one key still
 // add up before the Store sees them.
-func partID(key string) uint64 { return maphash.String(seriesSeed, key) }
+func PartID(key string) uint64 { return maphash.String(SeriesSeed, key) }
 
-// add adds series' value v into *dst, one of o's fields; NaN in *dst means
+// Add adds series' value v into *dst, one of o's fields; NaN in *dst means
 // nothing yet, an unknown v is ignored. When dst is a counter field the
 // series is recorded as a part, so the Store can follow it on its own.
-func (o *Observation) add(dst *float64, series uint64, v float64) {
+func (o *Observation) Add(dst *float64, series uint64, v float64) {
 	if math.IsNaN(v) {
 		return
 	}
@@ -166,8 +167,8 @@ func (o *Observation) add(dst *float64, series uint64, v float64) {
 	}
 }
 
-// addCall adds series' value v (unknown when not a finite count ≥ 0) to o.Calls[out].
-func (o *Observation) addCall(out Outcome, series uint64, v float64) {
+// AddCall adds series' value v (unknown when not a finite count ≥ 0) to o.Calls[out].
+func (o *Observation) AddCall(out Outcome, series uint64, v float64) {
 	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
 		return
 	}

@@ -61,9 +61,9 @@ http_client_requests_seconds_sum{client_name="pg",outcome="UNKNOWN",status="CLIE
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := NewStore(StoreOptions{})
-			s.Ingest(Scrape{Target: "t", Time: at(0), Page: convMustParse(t, tt.first)})
-			s.Ingest(Scrape{Target: "t", Time: at(10), Page: convMustParse(t, tt.last)})
+			s := newStore(StoreOptions{})
+			s.Ingest(Scrape{Target: "t", Time: at(0), Page: parsePage(t, tt.first)})
+			s.Ingest(Scrape{Target: "t", Time: at(10), Page: parsePage(t, tt.last)})
 			d := dep(t, s.Snapshot(at(10), time.Minute), "pg")
 			if !near(d.CallsPerSecond, tt.calls) || !near(d.ErrorRatio, tt.errors) {
 				t.Errorf("calls/s %v error ratio %v, want %v %v", d.CallsPerSecond, d.ErrorRatio, tt.calls, tt.errors)

@@ -169,4 +169,7 @@ type Snapshot struct {
 	Dependencies []Dependency // worst first
 	Findings     []Finding    // every finding, worst first
 	Events       []Event      // oldest first, bounded
+	// Conventions names every profile the Store reads pages with, sorted,
+	// so a screen can say which conventions a bare page lacks.
+	Conventions []string
 }

@@ -18,8 +18,10 @@ type StoreOptions struct {
 	History time.Duration
 	// Thresholds decide findings. The zero value means DefaultThresholds.
 	Thresholds Thresholds
-	// Extra are user mapping profiles, tried after the built-ins.
-	Extra []Profile
+	// Profiles are the conventions to read pages with, in the order they
+	// are tried and merged: earlier profiles' observations win (the app
+	// passes profile.Builtin(), resiltop's own first, then user mappings).
+	Profiles []Profile
 	// Force names profiles to use for every target instead of detection
 	// (--profile). Names that match no profile are ignored; see Validate.
 	Force []string
@@ -64,7 +66,7 @@ const (
 // can refuse them as a usage error.
 func (o StoreOptions) Validate() error {
 	known := map[string]bool{}
-	for _, p := range append(Profiles(), o.Extra...) {
+	for _, p := range o.Profiles {
 		known[p.Name()] = true
 	}
 	names := slices.Clone(o.Force)
@@ -83,8 +85,9 @@ func (o StoreOptions) Validate() error {
 // pages and derives Snapshots from it. Ingest and Snapshot are safe for
 // concurrent use.
 type Store struct {
-	opts     StoreOptions
-	profiles []Profile // resiltop's own first, then built-ins by name, then Extra
+	opts StoreOptions
+
+	conventions []string // names of opts.Profiles, sorted
 
 	mu      sync.RWMutex
 	targets map[string]*targetState
@@ -213,15 +216,10 @@ func NewStore(o StoreOptions) *Store {
 		o.MaxDependencies = DefaultMaxDependencies
 	}
 	s := &Store{opts: o, targets: map[string]*targetState{}, events: eventLog{max: o.MaxEvents}}
-	var rest []Profile
-	for _, p := range Profiles() {
-		if p.Name() == NativeProfile {
-			s.profiles = append(s.profiles, p)
-		} else {
-			rest = append(rest, p)
-		}
+	for _, p := range o.Profiles {
+		s.conventions = append(s.conventions, p.Name())
 	}
-	s.profiles = append(append(s.profiles, rest...), o.Extra...)
+	slices.Sort(s.conventions)
 	return s
 }
 
@@ -233,7 +231,7 @@ func (s *Store) applying(target string, p *Page) []Profile {
 		force = s.opts.Force
 	}
 	var out []Profile
-	for _, pr := range s.profiles {
+	for _, pr := range s.opts.Profiles {
 		if len(force) > 0 {
 			if slices.Contains(force, pr.Name()) {
 				out = append(out, pr)
@@ -693,7 +691,7 @@ func (s *Store) Snapshot(now time.Time, window time.Duration) *Snapshot {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	snap := &Snapshot{Time: now, Window: window, Events: s.events.list()}
+	snap := &Snapshot{Time: now, Window: window, Events: s.events.list(), Conventions: s.conventions}
 	var scratch []Bucket
 	for _, ts := range s.targets {
 		snap.Targets = append(snap.Targets, s.health(ts))

@@ -103,7 +103,7 @@ func page(deps ...pg) string {
 // ingest feeds pages at the given seconds after t0 to a new store.
 func ingest(t testing.TB, o StoreOptions, target string, pages map[float64]string) *Store {
 	t.Helper()
-	s := NewStore(o)
+	s := newStore(o)
 	feed(t, s, target, pages)
 	return s
 }
@@ -274,7 +274,7 @@ func TestStoreRates(t *testing.T) {
 }
 
 func TestConcurrentIngestAndSnapshot(t *testing.T) {
-	s := NewStore(StoreOptions{})
+	s := newStore(StoreOptions{})
 	pages := make([]*Page, 20)
 	for i := range pages {
 		pages[i] = parsePage(t, page(pg{dep: "pg", success: float64(i * 10), buckets: []float64{float64(i), float64(i), float64(i), float64(i)}}))
@@ -326,7 +326,7 @@ func TestSummaryFallbackAndMean(t *testing.T) {
 				tt.obs(&o)
 				return []Observation{o}
 			}}
-			s := NewStore(StoreOptions{Force: []string{"fake"}, Extra: []Profile{p}})
+			s := newStore(StoreOptions{Force: []string{"fake"}, Profiles: builtinAnd(p)})
 			s.Ingest(Scrape{Target: "t", Time: at(0), Page: NewPage(nil)})
 			s.Ingest(Scrape{Target: "t", Time: at(1), Page: NewPage(nil)})
 			d := dep(t, s.Snapshot(at(1), time.Minute), "pg")
@@ -345,7 +345,7 @@ func TestSummaryFallbackAndMean(t *testing.T) {
 
 func TestProfilePanicCostsOneTarget(t *testing.T) {
 	bad := fakeProfile{name: "bad", obs: func() []Observation { panic("boom") }}
-	s := NewStore(StoreOptions{ForceByTarget: map[string][]string{"bad": {"bad"}, "good": {"resiltop"}}, Extra: []Profile{bad}})
+	s := newStore(StoreOptions{ForceByTarget: map[string][]string{"bad": {"bad"}, "good": {"resiltop"}}, Profiles: builtinAnd(bad)})
 	p := parsePage(t, page(pg{dep: "pg"}))
 	s.Ingest(Scrape{Target: "bad", Time: at(0), Page: p})
 	s.Ingest(Scrape{Target: "good", Time: at(0), Page: p})
@@ -360,7 +360,7 @@ func TestProfilePanicCostsOneTarget(t *testing.T) {
 func envoyPage(t testing.TB, n float64) string {
 	t.Helper()
 	const line = `envoy_cluster_upstream_rq_maintenance_mode{envoy_cluster_name="mail"} 310`
-	text := convSeedText(t, "envoy/envoy_pressure.prom")
+	text := conventionPage(t, "envoy/envoy_pressure.prom")
 	if !strings.Contains(text, line) {
 		t.Fatal("envoy_pressure.prom lacks mail's maintenance-mode counter")
 	}
@@ -470,7 +470,6 @@ func TestConventionSignalsThroughStore(t *testing.T) {
 		{"resilience4j slow-call rate", "resilience4j/spring_boot3.prom", "pg", func(d Dependency) Value { return d.Breaker.SlowCallRate }, 12.5},
 		{"-1 failure rate is unknown", "resilience4j/spring_boot3.prom", "mail", func(d Dependency) Value { return d.Breaker.FailureRate }, math.NaN()},
 		{"-1 slow-call rate is unknown", "resilience4j/spring_boot3.prom", "mail", func(d Dependency) Value { return d.Breaker.SlowCallRate }, math.NaN()},
-		{"NaN failure rate is unknown", "resilience4j/r4j_150_split.prom", "stock", func(d Dependency) Value { return d.Breaker.FailureRate }, math.NaN()},
 		{"Envoy ejected hosts", "envoy/envoy_pressure.prom", "pg", func(d Dependency) Value { return d.EjectedHosts }, 2},
 		{"no outlier detection, no ejections made up", "envoy/envoy_pressure.prom", "mail", func(d Dependency) Value { return d.EjectedHosts }, math.NaN()},
 		{"Envoy has no breaker rates", "envoy/envoy_pressure.prom", "pg", func(d Dependency) Value { return d.Breaker.FailureRate }, math.NaN()},
@@ -480,12 +479,11 @@ func TestConventionSignalsThroughStore(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			text := page(pg{dep: "pg"})
 			if tt.page != "" {
-				text = convSeedText(t, tt.page)
+				text = conventionPage(t, tt.page)
 			}
-			s := NewStore(StoreOptions{})
+			s := newStore(StoreOptions{})
 			for sec := range 2 {
-				// convMustParse, as the scrape package, accepts split families.
-				s.Ingest(Scrape{Target: "http://a/metrics", Time: at(float64(sec)), Page: convMustParse(t, text)})
+				s.Ingest(Scrape{Target: "http://a/metrics", Time: at(float64(sec)), Page: parsePage(t, text)})
 			}
 			if got := tt.got(dep(t, s.Snapshot(at(1), time.Minute), tt.dep)); !near(got, tt.want) {
 				t.Errorf("got %v, want %v", got, tt.want)
@@ -532,7 +530,7 @@ func TestHistoryIsDerivedOnce(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var i int
-			tt.opts.Force, tt.opts.Extra = []string{"hist"}, []Profile{histProfile(&i, tt.layoutFrom)}
+			tt.opts.Force, tt.opts.Profiles = []string{"hist"}, []Profile{histProfile(&i, tt.layoutFrom)}
 			s := NewStore(tt.opts)
 			for i = 0; i < tt.scrapes; i++ {
 				s.Ingest(Scrape{Target: "t", Time: at(float64(i)), Page: NewPage(nil)})

@@ -75,7 +75,7 @@ func TestMaxSamplesIsTheBound(t *testing.T) {
 			for i := range tt.deps {
 				deps = append(deps, pg{dep: fmt.Sprintf("d%03d", i)})
 			}
-			s := NewStore(StoreOptions{History: time.Hour, MaxSamples: tt.maxSamples})
+			s := newStore(StoreOptions{History: time.Hour, MaxSamples: tt.maxSamples})
 			for i := range 60 {
 				for tg := range tt.targets {
 					for k := range deps {

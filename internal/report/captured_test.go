@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"resiltop/internal/model"
+	"resiltop/internal/profile"
 	"resiltop/internal/scrape"
 )
 
@@ -37,7 +38,7 @@ func TestCapturedPgsimPages(t *testing.T) {
 	t0 := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	for _, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {
-			store := model.NewStore(model.StoreOptions{})
+			store := model.NewStore(model.StoreOptions{Profiles: profile.Builtin()})
 			for i, name := range []string{tt.scenario + ".earlier.prom", tt.scenario + ".prom"} {
 				body, err := os.ReadFile(filepath.Join(dir, name))
 				if err != nil {

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"resiltop/internal/model"
+	"resiltop/internal/profile"
 	"resiltop/internal/scrape/scrapetest"
 )
 
@@ -369,7 +370,7 @@ func TestDuplicateBucketQuantile(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := model.NewStore(model.StoreOptions{})
+			s := model.NewStore(model.StoreOptions{Profiles: profile.Builtin()})
 			for i, counts := range []string{"", tc.page} {
 				body := "# TYPE resilience_calls_total counter\n" + `resilience_calls_total{dependency="pg",outcome="success"} 0` +
 					"\n# TYPE resilience_attempt_duration_seconds histogram\n"

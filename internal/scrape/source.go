@@ -11,8 +11,23 @@ import (
 	"resiltop/internal/model"
 )
 
-// Source scrapes a set of targets, each on its own ticker.
-type Source struct {
+// Source yields scrape results: live targets over HTTP (HTTPSource), and
+// the other implementations DESIGN.md §2 names. Every Source hands the same
+// model.Scrape to the Store, so the model and the UI cannot tell them apart.
+type Source interface {
+	// Run produces scrapes until ctx is done and hands each to emit; emit is
+	// never called concurrently and not after Run returns.
+	Run(ctx context.Context, emit func(model.Scrape))
+	// ScrapeNow asks for fresh scrapes at once (the UI's refresh key); it
+	// never blocks.
+	ScrapeNow()
+	// ScrapeAll scrapes every target once and returns the results, for
+	// one-shot use (--once).
+	ScrapeAll(ctx context.Context) []model.Scrape
+}
+
+// HTTPSource scrapes a set of targets over HTTP, each on its own ticker.
+type HTTPSource struct {
 	workers []*worker
 	emitMu  sync.Mutex // serializes emit, so callers need no locking of their own
 }
@@ -26,11 +41,11 @@ type worker struct {
 
 // New builds a Source for targets; it fails on an invalid target or HTTP
 // configuration, naming the target.
-func New(targets []Target) (*Source, error) {
+func New(targets []Target) (*HTTPSource, error) {
 	if len(targets) == 0 {
 		return nil, errors.New("no targets")
 	}
-	s := &Source{}
+	s := &HTTPSource{}
 	for _, t := range targets {
 		sc, err := NewScraper(t)
 		if err != nil {
@@ -42,7 +57,7 @@ func New(targets []Target) (*Source, error) {
 }
 
 // Targets returns the targets with their defaults filled in, in the order given.
-func (s *Source) Targets() []Target {
+func (s *HTTPSource) Targets() []Target {
 	out := make([]Target, len(s.workers))
 	for i, w := range s.workers {
 		out[i] = w.scraper.Target()
@@ -56,7 +71,7 @@ func (s *Source) Targets() []Target {
 // the interval delays the next one rather than overlapping it. emit is never
 // called concurrently and not after Run returns; results of scrapes cut short
 // by ctx are dropped.
-func (s *Source) Run(ctx context.Context, emit func(model.Scrape)) {
+func (s *HTTPSource) Run(ctx context.Context, emit func(model.Scrape)) {
 	var wg sync.WaitGroup
 	for _, w := range s.workers {
 		wg.Go(func() { s.loop(ctx, w, emit) })
@@ -64,7 +79,7 @@ func (s *Source) Run(ctx context.Context, emit func(model.Scrape)) {
 	wg.Wait()
 }
 
-func (s *Source) loop(ctx context.Context, w *worker, emit func(model.Scrape)) {
+func (s *HTTPSource) loop(ctx context.Context, w *worker, emit func(model.Scrape)) {
 	interval := w.scraper.Target().Interval
 	first := time.NewTimer(rand.N(interval))
 	defer first.Stop()
@@ -126,7 +141,7 @@ func maxBackoffTicks(interval time.Duration) int {
 }
 
 // scrapeAndEmit scrapes w's target, hands the result to emit and returns its error.
-func (s *Source) scrapeAndEmit(ctx context.Context, w *worker, emit func(model.Scrape)) error {
+func (s *HTTPSource) scrapeAndEmit(ctx context.Context, w *worker, emit func(model.Scrape)) error {
 	w.busy.Store(true)
 	res := w.scraper.Scrape(ctx)
 	w.busy.Store(false)
@@ -142,7 +157,7 @@ func (s *Source) scrapeAndEmit(ctx context.Context, w *worker, emit func(model.S
 // ScrapeNow asks every target for an immediate scrape (the UI's refresh key).
 // A target with a scrape in flight counts that one; requests made while one
 // is pending coalesce. It never blocks.
-func (s *Source) ScrapeNow() {
+func (s *HTTPSource) ScrapeNow() {
 	for _, w := range s.workers {
 		if w.busy.Load() {
 			continue
@@ -156,7 +171,7 @@ func (s *Source) ScrapeNow() {
 
 // ScrapeAll scrapes every target once, concurrently, and returns the results
 // in target order; for one-shot use (--once).
-func (s *Source) ScrapeAll(ctx context.Context) []model.Scrape {
+func (s *HTTPSource) ScrapeAll(ctx context.Context) []model.Scrape {
 	out := make([]model.Scrape, len(s.workers))
 	var wg sync.WaitGroup
 	for i, w := range s.workers {

@@ -43,7 +43,7 @@ func (c *collector) get(target string) []model.Scrape {
 }
 
 // run runs src until stop returns true (checked every 10 ms) or 10 s pass.
-func run(t *testing.T, src *Source, c *collector, stop func() bool) {
+func run(t *testing.T, src *HTTPSource, c *collector, stop func() bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

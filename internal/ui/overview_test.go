@@ -38,7 +38,8 @@ func TestEmptyTableSaysWhy(t *testing.T) {
 	const tgt = "http://127.0.0.1:9101/metrics"
 	snap := func(success bool, profiles ...string) *model.Snapshot {
 		s := &model.Snapshot{Time: t0, Window: time.Minute,
-			Targets: []model.TargetHealth{{URL: tgt, Up: true, LastScrape: t0, Profiles: profiles}}}
+			Targets:     []model.TargetHealth{{URL: tgt, Up: true, LastScrape: t0, Profiles: profiles}},
+			Conventions: []string{"envoy", "haproxy", "otel", "resilience4j", "resiltop", "spring"}}
 		if success {
 			s.Targets[0].LastSuccess = t0
 		}

@@ -250,12 +250,8 @@ func emptyMessage(snap *model.Snapshot) string {
 	}
 	switch {
 	case len(bare) > 0:
-		known := make([]string, 0, 8)
-		for _, p := range model.Profiles() {
-			known = append(known, p.Name())
-		}
 		return fmt.Sprintf("no dependencies: the page of %s carries no known convention (%s) — is it the right /metrics? "+
-			"--profile or a profiles: mapping in --config can help", strings.Join(bare, ", "), strings.Join(known, ", "))
+			"--profile or a profiles: mapping in --config can help", strings.Join(bare, ", "), strings.Join(snap.Conventions, ", "))
 	case len(read) > 0:
 		slices.Sort(conv)
 		return fmt.Sprintf("no dependencies: %s reads as %s but names no dependency yet",

@@ -39,6 +39,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"resiltop/internal/model"
+	"resiltop/internal/profile"
 	"resiltop/internal/scrape"
 	"resiltop/internal/ui"
 )
@@ -281,7 +282,7 @@ func pipeline(ctx context.Context, urls []string, cfg config, r *result) {
 		r.record(0, err)
 		return
 	}
-	store := model.NewStore(model.StoreOptions{})
+	store := model.NewStore(model.StoreOptions{Profiles: profile.Builtin()})
 	updates := make(chan struct{}, 1) // as app.watch: one pending signal is enough
 	var mu sync.Mutex                 // r is written by emit and by the snapshot loop
 	var wg sync.WaitGroup

@@ -1,21 +1,19 @@
-package model
+package profile
 
 import (
 	"hash/maphash"
 	"math"
+	"resiltop/internal/model"
 	"slices"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	dto "github.com/prometheus/client_model/go"
 )
 
 func init() { register(native{}) }
 
-// NativeProfile is the name of resiltop's own convention (docs/CONVENTION.md);
+// Native is the name of resiltop's own convention (docs/CONVENTION.md);
 // its observations win merges.
-const NativeProfile = "resiltop"
+const Native = "resiltop"
 
 // Metric names of the resiltop convention (DESIGN.md §3, docs/CONVENTION.md).
 const (
@@ -51,9 +49,12 @@ var nativeFamilies = []string{
 // dependency="<name>"; types come from # TYPE, never from a name's suffix.
 type native struct{}
 
-func (native) Name() string { return NativeProfile }
+func (native) Name() string { return Native }
 
-func (native) Detect(p *Page) bool {
+// Families implements Profile.
+func (native) Families() []string { return nativeFamilies }
+
+func (native) Detect(p *model.Page) bool {
 	return p.Family(nCalls) != nil || p.Family(nBreakerState) != nil
 }
 
@@ -66,45 +67,45 @@ const (
 	aggMax
 )
 
-func (native) Read(p *Page) []Observation {
+func (native) Read(p *model.Page) []model.Observation {
 	n := 0
 	for _, name := range nativeFamilies {
 		if f := p.Family(name); f != nil {
 			n += len(f.GetMetric())
 		}
 	}
-	r := nativeReader{deps: map[string]*Observation{}, seen: make(map[uint64]struct{}, n)}
+	r := nativeReader{deps: map[string]*model.Observation{}, seen: make(map[uint64]struct{}, n)}
 	// The label-set hash doubles as the series' identity in counter parts,
 	// so it must be the same from one scrape's reader to the next.
-	r.h.SetSeed(seriesSeed)
-	r.counter(p, nBreakerTrans, func(o *Observation) *float64 { return &o.Transitions }, nil)
-	r.counter(p, nRetries, func(o *Observation) *float64 { return &o.Retries }, nil)
-	r.counter(p, nRetriesExhausted, func(o *Observation) *float64 { return &o.RetriesExhausted }, nil)
-	r.counter(p, nPoolAcqTimeouts, func(o *Observation) *float64 { return &o.PoolAcquireTimeouts }, nil)
-	r.counter(p, nPendingCreated, func(o *Observation) *float64 { return &o.PendingCreated }, nil)
-	r.counter(p, nPendingResolved, func(o *Observation) *float64 { return &o.PendingResolved }, nil)
-	r.counter(p, nCalls, nil, func(o *Observation, m *dto.Metric, series uint64, v float64) {
-		out := Outcome(label(m, "outcome"))
-		if !slices.Contains(Outcomes, out) {
+	r.h.SetSeed(model.SeriesSeed)
+	r.counter(p, nBreakerTrans, func(o *model.Observation) *float64 { return &o.Transitions }, nil)
+	r.counter(p, nRetries, func(o *model.Observation) *float64 { return &o.Retries }, nil)
+	r.counter(p, nRetriesExhausted, func(o *model.Observation) *float64 { return &o.RetriesExhausted }, nil)
+	r.counter(p, nPoolAcqTimeouts, func(o *model.Observation) *float64 { return &o.PoolAcquireTimeouts }, nil)
+	r.counter(p, nPendingCreated, func(o *model.Observation) *float64 { return &o.PendingCreated }, nil)
+	r.counter(p, nPendingResolved, func(o *model.Observation) *float64 { return &o.PendingResolved }, nil)
+	r.counter(p, nCalls, nil, func(o *model.Observation, m *dto.Metric, series uint64, v float64) {
+		out := model.Outcome(label(m, "outcome"))
+		if !slices.Contains(model.Outcomes, out) {
 			return // an outcome outside the convention is not guessed at
 		}
-		o.addCall(out, series, v)
+		o.AddCall(out, series, v)
 	})
 
-	r.gauge(p, nBreakerLastTrans, aggMax, func(o *Observation) *float64 { return &o.LastTransition })
-	r.gauge(p, nTimeout, aggMax, func(o *Observation) *float64 { return &o.TimeoutSeconds })
-	r.gauge(p, nRetryMaxAttempts, aggMax, func(o *Observation) *float64 { return &o.RetryMaxAttempts })
-	r.gauge(p, nBulkheadInFlight, aggSum, func(o *Observation) *float64 { return &o.BulkheadInFlight })
-	r.gauge(p, nBulkheadMax, aggSum, func(o *Observation) *float64 { return &o.BulkheadMax })
-	r.gauge(p, nPoolMax, aggSum, func(o *Observation) *float64 { return &o.PoolMax })
-	r.gauge(p, nPoolPending, aggSum, func(o *Observation) *float64 { return &o.PoolPending })
-	r.gauge(p, nPendingOps, aggSum, func(o *Observation) *float64 { return &o.PendingCount })
-	r.gauge(p, nPendingOldest, aggMax, func(o *Observation) *float64 { return &o.PendingOldestAge })
+	r.gauge(p, nBreakerLastTrans, aggMax, func(o *model.Observation) *float64 { return &o.LastTransition })
+	r.gauge(p, nTimeout, aggMax, func(o *model.Observation) *float64 { return &o.TimeoutSeconds })
+	r.gauge(p, nRetryMaxAttempts, aggMax, func(o *model.Observation) *float64 { return &o.RetryMaxAttempts })
+	r.gauge(p, nBulkheadInFlight, aggSum, func(o *model.Observation) *float64 { return &o.BulkheadInFlight })
+	r.gauge(p, nBulkheadMax, aggSum, func(o *model.Observation) *float64 { return &o.BulkheadMax })
+	r.gauge(p, nPoolMax, aggSum, func(o *model.Observation) *float64 { return &o.PoolMax })
+	r.gauge(p, nPoolPending, aggSum, func(o *model.Observation) *float64 { return &o.PoolPending })
+	r.gauge(p, nPendingOps, aggSum, func(o *model.Observation) *float64 { return &o.PendingCount })
+	r.gauge(p, nPendingOldest, aggMax, func(o *model.Observation) *float64 { return &o.PendingOldestAge })
 	r.poolConnections(p)
 	r.breakerState(p)
 	r.histograms(p)
 
-	out := make([]Observation, 0, len(r.order))
+	out := make([]model.Observation, 0, len(r.order))
 	for _, name := range r.order {
 		out = append(out, *r.deps[name])
 	}
@@ -113,7 +114,7 @@ func (native) Read(p *Page) []Observation {
 
 // nativeReader accumulates one page's observations by dependency.
 type nativeReader struct {
-	deps  map[string]*Observation
+	deps  map[string]*model.Observation
 	order []string // first-seen order, so output is deterministic
 	// seen holds hashes of the label sets read so far, to count a
 	// duplicate series once; a 64-bit hash keeps this allocation-free, and
@@ -126,7 +127,7 @@ type nativeReader struct {
 // identity (its family and labels hashed), or nil when the series has no
 // usable dependency label or repeats an earlier series exactly (a duplicate
 // series is counted once).
-func (r *nativeReader) metric(family string, m *dto.Metric) (*Observation, uint64) {
+func (r *nativeReader) metric(family string, m *dto.Metric) (*model.Observation, uint64) {
 	// The Store cleans names (mergeObservations); a name it would empty,
 	// such as blanks, is dropped there.
 	dep := label(m, "dependency")
@@ -148,7 +149,7 @@ func (r *nativeReader) metric(family string, m *dto.Metric) (*Observation, uint6
 	r.seen[sum] = struct{}{}
 	o, ok := r.deps[dep]
 	if !ok {
-		obs := NewObservation(dep, NativeProfile)
+		obs := model.NewObservation(dep, Native)
 		o = &obs
 		r.deps[dep] = o
 		r.order = append(r.order, dep)
@@ -159,19 +160,19 @@ func (r *nativeReader) metric(family string, m *dto.Metric) (*Observation, uint6
 // counter sums a counter family into field per dependency (each series a
 // part of it), or hands each value to each when it needs the labels.
 // Non-finite and negative values are not counters and are skipped.
-func (r *nativeReader) counter(p *Page, name string, field func(*Observation) *float64, each func(*Observation, *dto.Metric, uint64, float64)) {
-	r.values(p, name, dto.MetricType_COUNTER, false, func(o *Observation, m *dto.Metric, series uint64, v float64) {
+func (r *nativeReader) counter(p *model.Page, name string, field func(*model.Observation) *float64, each func(*model.Observation, *dto.Metric, uint64, float64)) {
+	r.values(p, name, dto.MetricType_COUNTER, false, func(o *model.Observation, m *dto.Metric, series uint64, v float64) {
 		if each != nil {
 			each(o, m, series, v)
 			return
 		}
-		o.add(field(o), series, v)
+		o.Add(field(o), series, v)
 	})
 }
 
 // gauge reads a gauge family into field per dependency.
-func (r *nativeReader) gauge(p *Page, name string, agg aggregate, field func(*Observation) *float64) {
-	r.gaugeEach(p, name, func(o *Observation, _ *dto.Metric, v float64) {
+func (r *nativeReader) gauge(p *model.Page, name string, agg aggregate, field func(*model.Observation) *float64) {
+	r.gaugeEach(p, name, func(o *model.Observation, _ *dto.Metric, v float64) {
 		if dst := field(o); dst != nil {
 			accumulate(dst, v, agg)
 		}
@@ -179,15 +180,15 @@ func (r *nativeReader) gauge(p *Page, name string, agg aggregate, field func(*Ob
 }
 
 // gaugeEach hands each finite gauge value of a family to each.
-func (r *nativeReader) gaugeEach(p *Page, name string, each func(*Observation, *dto.Metric, float64)) {
-	r.values(p, name, dto.MetricType_GAUGE, true, func(o *Observation, m *dto.Metric, _ uint64, v float64) { each(o, m, v) })
+func (r *nativeReader) gaugeEach(p *model.Page, name string, each func(*model.Observation, *dto.Metric, float64)) {
+	r.values(p, name, dto.MetricType_GAUGE, true, func(o *model.Observation, m *dto.Metric, _ uint64, v float64) { each(o, m, v) })
 }
 
 // values hands each finite value of family name to each, with its
 // dependency's observation and series identity. A family declared as
 // anything but want (or untyped) is not this convention's and is skipped
 // whole; negative values are skipped unless negative is true.
-func (r *nativeReader) values(p *Page, name string, want dto.MetricType, negative bool, each func(*Observation, *dto.Metric, uint64, float64)) {
+func (r *nativeReader) values(p *model.Page, name string, want dto.MetricType, negative bool, each func(*model.Observation, *dto.Metric, uint64, float64)) {
 	f := p.Family(name)
 	if f == nil || (f.GetType() != want && f.GetType() != dto.MetricType_UNTYPED) {
 		return
@@ -204,8 +205,8 @@ func (r *nativeReader) values(p *Page, name string, want dto.MetricType, negativ
 }
 
 // poolConnections splits resilience_pool_connections by its state label.
-func (r *nativeReader) poolConnections(p *Page) {
-	r.gaugeEach(p, nPoolConnections, func(o *Observation, m *dto.Metric, v float64) {
+func (r *nativeReader) poolConnections(p *model.Page) {
+	r.gaugeEach(p, nPoolConnections, func(o *model.Observation, m *dto.Metric, v float64) {
 		switch label(m, "state") {
 		case "active":
 			accumulate(&o.PoolActive, v, aggSum)
@@ -217,14 +218,14 @@ func (r *nativeReader) poolConnections(p *Page) {
 
 // breakerRank orders states worst first, for a one-hot gauge that (wrongly)
 // has several states set.
-var breakerRank = map[BreakerState]int{
-	BreakerForcedOpen: 5, BreakerOpen: 4, BreakerHalfOpen: 3, BreakerDisabled: 2, BreakerClosed: 1,
+var breakerRank = map[model.BreakerState]int{
+	model.BreakerForcedOpen: 5, model.BreakerOpen: 4, model.BreakerHalfOpen: 3, model.BreakerDisabled: 2, model.BreakerClosed: 1,
 }
 
 // breakerState reads the one-hot state gauge: the state whose value is 1.
-func (r *nativeReader) breakerState(p *Page) {
-	r.gaugeEach(p, nBreakerState, func(o *Observation, m *dto.Metric, v float64) {
-		st := BreakerState(label(m, "state"))
+func (r *nativeReader) breakerState(p *model.Page) {
+	r.gaugeEach(p, nBreakerState, func(o *model.Observation, m *dto.Metric, v float64) {
+		st := model.BreakerState(label(m, "state"))
 		rank, ok := breakerRank[st]
 		if !ok || v < 0.5 {
 			return
@@ -238,7 +239,7 @@ func (r *nativeReader) breakerState(p *Page) {
 // histograms reads the attempt-duration histogram. Series of one dependency
 // with the same bounds add up; a series with other bounds cannot be merged
 // and is left out.
-func (r *nativeReader) histograms(p *Page) {
+func (r *nativeReader) histograms(p *model.Page) {
 	f := p.Family(nAttemptDuration)
 	if f == nil || f.GetType() != dto.MetricType_HISTOGRAM {
 		return
@@ -272,7 +273,7 @@ func (r *nativeReader) histograms(p *Page) {
 // the protobuf exposition (its count is the sample count), so it is added
 // from the count when the page states one; without either the histogram has
 // no +Inf bucket and its quantiles stay unknown.
-func histogramOf(d *dto.Histogram) *Histogram {
+func histogramOf(d *dto.Histogram) *model.Histogram {
 	if d == nil || len(d.GetBucket()) == 0 {
 		return nil
 	}
@@ -309,7 +310,7 @@ func histogramOf(d *dto.Histogram) *Histogram {
 	if !math.IsInf(bs[len(bs)-1].b, +1) && hasCount {
 		bs = append(bs, bc{math.Inf(+1), count})
 	}
-	h := &Histogram{
+	h := &model.Histogram{
 		Bounds: make([]float64, len(bs)), Counts: make([]float64, len(bs)),
 		Sum: d.GetSampleSum(), Count: nan,
 	}
@@ -342,40 +343,4 @@ func label(m *dto.Metric, name string) string {
 		}
 	}
 	return ""
-}
-
-// maxNameLen caps a dependency name taken from a page, in bytes: names end
-// up on a terminal and in memory for every scrape.
-const maxNameLen = 128
-
-// cleanName makes a label value safe to show: invalid UTF-8 and control
-// characters (which could drive the terminal) become U+FFFD, and long values
-// are cut to at most maxNameLen bytes, at a character boundary.
-func cleanName(s string) string {
-	if len(s) > maxNameLen {
-		s = s[:maxNameLen]
-	}
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return strings.TrimSpace(s)
-	}
-	var b strings.Builder
-	for len(s) > 0 {
-		r, size := utf8.DecodeRuneInString(s)
-		if r == utf8.RuneError || unicode.IsControl(r) || !unicode.IsPrint(r) && r != ' ' {
-			r = utf8.RuneError
-		}
-		if b.Len()+utf8.RuneLen(r) > maxNameLen {
-			break // a replacement is longer than the byte it stands for
-		}
-		b.WriteRune(r)
-		s = s[size:]
-	}
-	return strings.TrimSpace(b.String())
 }

@@ -1,8 +1,9 @@
-package model
+package profile
 
 import (
 	"fmt"
 	"math"
+	"resiltop/internal/model"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,10 +14,10 @@ import (
 
 // ParseMappings reads the `profiles:` section of the --config file (node is
 // that section's value, a sequence, or a document holding it) into one
-// Profile per entry, mapping a team's own metric names and labels to
+// model.Profile per entry, mapping a team's own metric names and labels to
 // resiltop's signals; docs/MAPPINGS.md documents the fields. Errors name the
 // file, the line and the field: "resiltop.yaml:12: profiles[0].calls.outcome_label: required".
-func ParseMappings(file string, node *yaml.Node) ([]Profile, error) {
+func ParseMappings(file string, node *yaml.Node) ([]model.Profile, error) {
 	if node == nil || node.Kind == 0 {
 		return nil, nil
 	}
@@ -30,7 +31,7 @@ func ParseMappings(file string, node *yaml.Node) ([]Profile, error) {
 	if node.Kind != yaml.SequenceNode {
 		return nil, mp.errf(node, "profiles", "must be a list of profile mappings")
 	}
-	var out []Profile
+	var out []model.Profile
 	seen := map[string]bool{}
 	for _, p := range registered {
 		seen[p.Name()] = true
@@ -50,7 +51,7 @@ func ParseMappings(file string, node *yaml.Node) ([]Profile, error) {
 	return out, nil
 }
 
-// mappingProfile is one user mapping; it implements Profile.
+// mappingProfile is one user mapping; it implements model.Profile.
 type mappingProfile struct {
 	name     string
 	depLabel string
@@ -63,7 +64,7 @@ type mappingProfile struct {
 // mapCalls maps a calls counter whose outcome label values mean outcomes.
 type mapCalls struct {
 	metric, label string
-	outcomes      map[string]Outcome
+	outcomes      map[string]model.Outcome
 }
 
 // mapLatency is a latency histogram (or summary) and its unit.
@@ -75,20 +76,20 @@ type mapLatency struct {
 // mapBreaker is a breaker state gauge, one-hot by a label or numeric codes.
 type mapBreaker struct {
 	metric, label string
-	oneHot        map[string]BreakerState // label value -> state
-	codes         map[float64]BreakerState
+	oneHot        map[string]model.BreakerState // label value -> state
+	codes         map[float64]model.BreakerState
 }
 
 // mapScalar is a counter or gauge summed per dependency into one field.
 type mapScalar struct {
 	metric string
-	field  func(*Observation) *float64
+	field  func(*model.Observation) *float64
 }
 
-// Name implements Profile.
+// Name implements model.Profile.
 func (m *mappingProfile) Name() string { return m.name }
 
-func (m *mappingProfile) metrics() []string {
+func (m *mappingProfile) Families() []string {
 	var out []string
 	if m.calls != nil {
 		out = append(out, m.calls.metric)
@@ -105,9 +106,9 @@ func (m *mappingProfile) metrics() []string {
 	return out
 }
 
-// Detect implements Profile: a mapped family carries the dependency label.
-func (m *mappingProfile) Detect(p *Page) bool {
-	for _, name := range m.metrics() {
+// Detect implements model.Profile: a mapped family carries the dependency label.
+func (m *mappingProfile) Detect(p *model.Page) bool {
+	for _, name := range m.Families() {
 		if f := p.Family(name); f != nil {
 			for _, s := range f.GetMetric() {
 				if convLabel(s, m.depLabel) != "" {
@@ -119,10 +120,10 @@ func (m *mappingProfile) Detect(p *Page) bool {
 	return false
 }
 
-// Read implements Profile.
-func (m *mappingProfile) Read(p *Page) []Observation {
+// Read implements model.Profile.
+func (m *mappingProfile) Read(p *model.Page) []model.Observation {
 	set := newConvSet(m.name)
-	each := func(metric string, fn func(f *dto.MetricFamily, s *dto.Metric, o *Observation)) {
+	each := func(metric string, fn func(f *dto.MetricFamily, s *dto.Metric, o *model.Observation)) {
 		f := p.Family(metric)
 		for _, s := range f.GetMetric() {
 			if dep := convLabel(s, m.depLabel); dep != "" {
@@ -131,14 +132,14 @@ func (m *mappingProfile) Read(p *Page) []Observation {
 		}
 	}
 	if c := m.calls; c != nil {
-		each(c.metric, func(f *dto.MetricFamily, s *dto.Metric, o *Observation) {
+		each(c.metric, func(f *dto.MetricFamily, s *dto.Metric, o *model.Observation) {
 			if out, ok := c.outcomes[convLabel(s, c.label)]; ok {
-				o.addCall(out, seriesOf(c.metric, s), convValue(s))
+				o.AddCall(out, model.SeriesOf(c.metric, s), convValue(s))
 			}
 		})
 	}
 	if l := m.latency; l != nil {
-		each(l.metric, func(f *dto.MetricFamily, s *dto.Metric, o *Observation) {
+		each(l.metric, func(f *dto.MetricFamily, s *dto.Metric, o *model.Observation) {
 			switch f.GetType() {
 			case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
 				o.Latency = convMergeHistogram(o.Latency, convHistogram(s, l.scale))
@@ -148,9 +149,9 @@ func (m *mappingProfile) Read(p *Page) []Observation {
 		})
 	}
 	if b := m.breaker; b != nil {
-		each(b.metric, func(f *dto.MetricFamily, s *dto.Metric, o *Observation) {
+		each(b.metric, func(f *dto.MetricFamily, s *dto.Metric, o *model.Observation) {
 			v := convValue(s)
-			var st BreakerState
+			var st model.BreakerState
 			if b.oneHot != nil {
 				if v == 1 {
 					st = b.oneHot[convLabel(s, b.label)]
@@ -164,8 +165,8 @@ func (m *mappingProfile) Read(p *Page) []Observation {
 		})
 	}
 	for _, sc := range m.scalars {
-		each(sc.metric, func(f *dto.MetricFamily, s *dto.Metric, o *Observation) {
-			o.add(sc.field(o), seriesOf(sc.metric, s), convNonNeg(convValue(s)))
+		each(sc.metric, func(f *dto.MetricFamily, s *dto.Metric, o *model.Observation) {
+			o.Add(sc.field(o), model.SeriesOf(sc.metric, s), convNonNeg(convValue(s)))
 		})
 	}
 	for _, o := range set.byDep {
@@ -243,35 +244,35 @@ func (mp mapParser) strs(n *yaml.Node, path string) ([]string, error) {
 }
 
 // mapStates names the breaker states a mapping may use.
-var mapStates = map[string]BreakerState{
-	"closed": BreakerClosed, "open": BreakerOpen, "half_open": BreakerHalfOpen,
-	"forced_open": BreakerForcedOpen, "disabled": BreakerDisabled,
+var mapStates = map[string]model.BreakerState{
+	"closed": model.BreakerClosed, "open": model.BreakerOpen, "half_open": model.BreakerHalfOpen,
+	"forced_open": model.BreakerForcedOpen, "disabled": model.BreakerDisabled,
 }
 
 // mapScalarFields are the single-metric signals: section -> key -> field.
-var mapScalarFields = map[string]map[string]func(*Observation) *float64{
+var mapScalarFields = map[string]map[string]func(*model.Observation) *float64{
 	"": {
-		"retries":            func(o *Observation) *float64 { return &o.Retries },
-		"retries_exhausted":  func(o *Observation) *float64 { return &o.RetriesExhausted },
-		"retry_max_attempts": func(o *Observation) *float64 { return &o.RetryMaxAttempts },
-		"timeout_seconds":    func(o *Observation) *float64 { return &o.TimeoutSeconds },
+		"retries":            func(o *model.Observation) *float64 { return &o.Retries },
+		"retries_exhausted":  func(o *model.Observation) *float64 { return &o.RetriesExhausted },
+		"retry_max_attempts": func(o *model.Observation) *float64 { return &o.RetryMaxAttempts },
+		"timeout_seconds":    func(o *model.Observation) *float64 { return &o.TimeoutSeconds },
 	},
 	"pool": {
-		"active":           func(o *Observation) *float64 { return &o.PoolActive },
-		"idle":             func(o *Observation) *float64 { return &o.PoolIdle },
-		"max":              func(o *Observation) *float64 { return &o.PoolMax },
-		"pending":          func(o *Observation) *float64 { return &o.PoolPending },
-		"acquire_timeouts": func(o *Observation) *float64 { return &o.PoolAcquireTimeouts },
+		"active":           func(o *model.Observation) *float64 { return &o.PoolActive },
+		"idle":             func(o *model.Observation) *float64 { return &o.PoolIdle },
+		"max":              func(o *model.Observation) *float64 { return &o.PoolMax },
+		"pending":          func(o *model.Observation) *float64 { return &o.PoolPending },
+		"acquire_timeouts": func(o *model.Observation) *float64 { return &o.PoolAcquireTimeouts },
 	},
 	"bulkhead": {
-		"in_flight": func(o *Observation) *float64 { return &o.BulkheadInFlight },
-		"max":       func(o *Observation) *float64 { return &o.BulkheadMax },
+		"in_flight": func(o *model.Observation) *float64 { return &o.BulkheadInFlight },
+		"max":       func(o *model.Observation) *float64 { return &o.BulkheadMax },
 	},
 	"pending": {
-		"count":              func(o *Observation) *float64 { return &o.PendingCount },
-		"oldest_age_seconds": func(o *Observation) *float64 { return &o.PendingOldestAge },
-		"created":            func(o *Observation) *float64 { return &o.PendingCreated },
-		"resolved":           func(o *Observation) *float64 { return &o.PendingResolved },
+		"count":              func(o *model.Observation) *float64 { return &o.PendingCount },
+		"oldest_age_seconds": func(o *model.Observation) *float64 { return &o.PendingOldestAge },
+		"created":            func(o *model.Observation) *float64 { return &o.PendingCreated },
+		"resolved":           func(o *model.Observation) *float64 { return &o.PendingResolved },
 	},
 }
 
@@ -338,7 +339,7 @@ func (mp mapParser) profile(n *yaml.Node, path string) (*mappingProfile, error) 
 			prof.scalars = append(prof.scalars, mapScalar{metric: metric, field: keys[k]})
 		}
 	}
-	if len(prof.metrics()) == 0 {
+	if len(prof.Families()) == 0 {
 		return nil, mp.errf(n, path, "maps no signal: give at least one of calls, latency, breaker, retries, pool, bulkhead, pending")
 	}
 	return prof, nil
@@ -349,7 +350,7 @@ func (mp mapParser) calls(n *yaml.Node, path string) (*mapCalls, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &mapCalls{outcomes: map[string]Outcome{}}
+	c := &mapCalls{outcomes: map[string]model.Outcome{}}
 	if c.metric, err = mp.str(n, fs, path, "metric"); err != nil {
 		return nil, err
 	}
@@ -360,8 +361,8 @@ func (mp mapParser) calls(n *yaml.Node, path string) (*mapCalls, error) {
 	if !ok {
 		return nil, mp.errf(n, path+".outcomes", "required")
 	}
-	known := make([]string, len(Outcomes))
-	for i, o := range Outcomes {
+	known := make([]string, len(model.Outcomes))
+	for i, o := range model.Outcomes {
 		known[i] = string(o)
 	}
 	ofs, err := mp.fields(on, path+".outcomes", known...)
@@ -380,7 +381,7 @@ func (mp mapParser) calls(n *yaml.Node, path string) (*mapCalls, error) {
 			if prev, dup := c.outcomes[v]; dup {
 				return nil, mp.errf(ofs[key], path+".outcomes."+key, "value %q is already mapped to %s", v, prev)
 			}
-			c.outcomes[v] = Outcome(key)
+			c.outcomes[v] = model.Outcome(key)
 		}
 	}
 	return c, nil
@@ -428,7 +429,7 @@ func (mp mapParser) breaker(n *yaml.Node, path string) (*mapBreaker, error) {
 		if b.label, err = mp.str(n, fs, path, "label"); err != nil {
 			return nil, err
 		}
-		b.oneHot = map[string]BreakerState{}
+		b.oneHot = map[string]model.BreakerState{}
 		sn, ok := fs["states"]
 		if !ok {
 			// Without states, the label values are resiltop's state names.
@@ -463,7 +464,7 @@ func (mp mapParser) breaker(n *yaml.Node, path string) (*mapBreaker, error) {
 		if cn.Kind != yaml.MappingNode || len(cn.Content) == 0 {
 			return nil, mp.errf(cn, path+".codes", "must map numbers to states")
 		}
-		b.codes = map[float64]BreakerState{}
+		b.codes = map[float64]model.BreakerState{}
 		for i := 0; i+1 < len(cn.Content); i += 2 {
 			k, v := cn.Content[i], cn.Content[i+1]
 			code, err := strconv.ParseFloat(k.Value, 64)
@@ -571,7 +572,7 @@ func convMax(dst *float64, v float64) {
 // the sample has no usable buckets or carries negative or NaN counts, so a
 // broken histogram reads as "no latency", never as made-up quantiles. A
 // missing +Inf bucket is added from the sample count.
-func convHistogram(m *dto.Metric, scale float64) *Histogram {
+func convHistogram(m *dto.Metric, scale float64) *model.Histogram {
 	h := m.GetHistogram()
 	if h == nil || len(h.GetBucket()) == 0 {
 		return nil
@@ -599,7 +600,7 @@ func convHistogram(m *dto.Metric, scale float64) *Histogram {
 		}
 		bs = append(bs, bc{math.Inf(1), count})
 	}
-	out := &Histogram{Bounds: make([]float64, len(bs)), Counts: make([]float64, len(bs))}
+	out := &model.Histogram{Bounds: make([]float64, len(bs)), Counts: make([]float64, len(bs))}
 	for i, x := range bs {
 		out.Bounds[i] = x.b * scale
 		out.Counts[i] = x.c
@@ -612,14 +613,14 @@ func convHistogram(m *dto.Metric, scale float64) *Histogram {
 // convMergeHistogram adds b into a and returns the result. Cumulative counts
 // add exactly only at bounds both share, so when the bounds differ the
 // result keeps their intersection (which always holds +Inf).
-func convMergeHistogram(a, b *Histogram) *Histogram {
+func convMergeHistogram(a, b *model.Histogram) *model.Histogram {
 	if a == nil {
 		return b
 	}
 	if b == nil {
 		return a
 	}
-	out := &Histogram{Sum: a.Sum + b.Sum, Count: a.Count + b.Count}
+	out := &model.Histogram{Sum: a.Sum + b.Sum, Count: a.Count + b.Count}
 	i, j := 0, 0
 	for i < len(a.Bounds) && j < len(b.Bounds) {
 		switch {
@@ -663,18 +664,18 @@ func convQuantiles(q map[float64]float64, m *dto.Metric, scale float64) map[floa
 // convSet collects one observation per dependency for one profile.
 type convSet struct {
 	profile string
-	byDep   map[string]*Observation
+	byDep   map[string]*model.Observation
 }
 
 func newConvSet(profile string) *convSet {
-	return &convSet{profile: profile, byDep: map[string]*Observation{}}
+	return &convSet{profile: profile, byDep: map[string]*model.Observation{}}
 }
 
 // get returns the observation of dep, creating it with every value unknown.
-func (s *convSet) get(dep string) *Observation {
+func (s *convSet) get(dep string) *model.Observation {
 	o, ok := s.byDep[dep]
 	if !ok {
-		n := NewObservation(dep, s.profile)
+		n := model.NewObservation(dep, s.profile)
 		o = &n
 		s.byDep[dep] = o
 	}
@@ -682,8 +683,8 @@ func (s *convSet) get(dep string) *Observation {
 }
 
 // list returns the observations sorted by dependency, so output is stable.
-func (s *convSet) list() []Observation {
-	out := make([]Observation, 0, len(s.byDep))
+func (s *convSet) list() []model.Observation {
+	out := make([]model.Observation, 0, len(s.byDep))
 	for _, o := range s.byDep {
 		out = append(out, *o)
 	}
@@ -696,7 +697,7 @@ func (s *convSet) list() []Observation {
 // page aggregated from several Spring applications). Then dependency names
 // are scoped as "application/name" (convScoped) so the applications' same-named
 // breakers stay apart, in every Micrometer-based profile alike.
-func convMultiApp(p *Page, prefixes ...string) bool {
+func convMultiApp(p *model.Page, prefixes ...string) bool {
 	first := ""
 	for _, f := range p.Families {
 		if !convHasPrefix(f.GetName(), prefixes) {

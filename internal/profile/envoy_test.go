@@ -1,7 +1,8 @@
-package model
+package profile
 
 import (
 	"math"
+	"resiltop/internal/model"
 	"testing"
 )
 
@@ -12,7 +13,7 @@ func TestEnvoySignals(t *testing.T) {
 	convCheckSane(t, obs)
 	istio := envoy{}.Read(convMustParse(t, convSeedText(t, "envoy/istio_codes.prom")))
 	convCheckSane(t, istio)
-	by := map[string]Observation{}
+	by := map[string]model.Observation{}
 	for _, o := range append(obs, istio...) {
 		by[o.Dependency] = o
 	}
@@ -22,22 +23,22 @@ func TestEnvoySignals(t *testing.T) {
 		got, want any
 	}{
 		{"limits, not a state", by["pg"].BreakerLimit, "high:requests,pending"},
-		{"no state machine", by["pg"].Breaker, BreakerUnknown},
+		{"no state machine", by["pg"].Breaker, model.BreakerUnknown},
 		{"ms converted to s", by["pg"].Latency.Bounds[2], 0.005},
 		{"sum converted", math.Round(by["pg"].Latency.Sum*1e6) / 1e6, 61.2345},
-		{"5xx fails", by["pg"].Calls[OutcomeFailure], 90.0},
-		{"1xx-4xx succeed", by["pg"].Calls[OutcomeSuccess], 910.0},
+		{"5xx fails", by["pg"].Calls[model.OutcomeFailure], 90.0},
+		{"1xx-4xx succeed", by["pg"].Calls[model.OutcomeSuccess], 910.0},
 		{"timeouts are 504s, inside the failures", by["pg"].TimedOutFailures, 40.0},
-		{"no timeout outcome beside the 5xx", hasKey(by["pg"].Calls, OutcomeTimeout), false},
-		{"overflow is a 503, not another outcome", hasKey(by["pg"].Calls, OutcomeShortCircuited), false},
+		{"no timeout outcome beside the 5xx", hasKey(by["pg"].Calls, model.OutcomeTimeout), false},
+		{"overflow is a 503, not another outcome", hasKey(by["pg"].Calls, model.OutcomeShortCircuited), false},
 		{"retries", by["pg"].Retries, 150.0},
 		{"exhausted = limit + overflow", by["pg"].RetriesExhausted, 15.0},
 		{"waiters", by["pg"].PoolPending, 1024.0},
 		{"max from remaining", by["pg"].PoolMax, 100.0},
 		{"ejections", by["pg"].EjectedHosts, 2.0},
 		{"maintenance rejections", by["mail"].ForcedRejections, 310.0},
-		{"maintenance rejections are 503s, not another outcome", hasKey(by["mail"].Calls, OutcomeShortCircuited), false},
-		{"istio codes", stock.Calls[OutcomeFailure], 25.0},
+		{"maintenance rejections are 503s, not another outcome", hasKey(by["mail"].Calls, model.OutcomeShortCircuited), false},
+		{"istio codes", stock.Calls[model.OutcomeFailure], 25.0},
 		{"negative gauge unknown", math.IsNaN(stock.PoolActive), true},
 	}
 	for _, tt := range tests {
@@ -65,7 +66,7 @@ func TestEnvoyRealNetdata(t *testing.T) {
 		got, want any
 	}{
 		{"cluster", o.Dependency, "service_envoyproxy_io"},
-		{"no state made up", o.Breaker, BreakerUnknown},
+		{"no state made up", o.Breaker, model.BreakerUnknown},
 		{"no limit reached", o.BreakerLimit, ""},
 		{"no upstream_rq_time, no latency", o.Latency == nil, true},
 		{"retries", o.Retries, 0.0},
@@ -73,7 +74,7 @@ func TestEnvoyRealNetdata(t *testing.T) {
 		{"connections", o.PoolActive, 0.0},
 		{"no upstream_rq_xx: no calls counted", len(o.Calls), 0},
 		{"timeouts known, inside failures", o.TimedOutFailures, 0.0},
-		{"no success made up", o.Calls[OutcomeSuccess] == 0 && !convHasCall(o, OutcomeSuccess), true},
+		{"no success made up", o.Calls[model.OutcomeSuccess] == 0 && !convHasCall(o, model.OutcomeSuccess), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,7 +89,7 @@ func FuzzEnvoyRead(f *testing.F) {
 	convFuzzProfile(f, envoy{}, convSeedFiles(f, "envoy")...)
 }
 
-func convHasCall(o Observation, out Outcome) bool {
+func convHasCall(o model.Observation, out model.Outcome) bool {
 	_, ok := o.Calls[out]
 	return ok
 }

@@ -1,7 +1,8 @@
-package model
+package profile
 
 import (
 	"math"
+	"resiltop/internal/model"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,7 +14,7 @@ func TestSpringGolden(t *testing.T) { convGolden(t, "spring", spring{}) }
 func TestSpringSignals(t *testing.T) {
 	obs := spring{}.Read(convMustParse(t, convSeedText(t, "spring/boot3_histogram.prom")))
 	convCheckSane(t, obs)
-	by := map[string]Observation{}
+	by := map[string]model.Observation{}
 	for _, o := range obs {
 		by[o.Dependency] = o
 	}
@@ -21,16 +22,16 @@ func TestSpringSignals(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"2xx and 4xx succeed", by["pg"].Calls[OutcomeSuccess], 22.0},
-		{"5xx fails", by["pg"].Calls[OutcomeFailure], 3.0},
-		{"timeout exception is unknown outcome", by["pg"].Calls[OutcomeTimeout], 4.0},
+		{"2xx and 4xx succeed", by["pg"].Calls[model.OutcomeSuccess], 22.0},
+		{"5xx fails", by["pg"].Calls[model.OutcomeFailure], 3.0},
+		{"timeout exception is unknown outcome", by["pg"].Calls[model.OutcomeTimeout], 4.0},
 		{"histogram merged", by["pg"].Latency.Counts, []float64{10, 22, 29}},
 		{"hikari in use", by["orders-db"].PoolActive, 10.0},
 		{"hikari waiters", by["orders-db"].PoolPending, 7.0},
 		{"hikari timeouts", by["orders-db"].PoolAcquireTimeouts, 3.0},
 		{"hc5 leased", by["mail"].PoolActive, 18.0},
 		{"hc5 max", by["mail"].PoolMax, 20.0},
-		{"no breaker here", by["pg"].Breaker, BreakerUnknown},
+		{"no breaker here", by["pg"].Breaker, model.BreakerUnknown},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,7 +64,7 @@ func TestSpringRealHikari(t *testing.T) {
 		{"pending", o.PoolPending, 0.0},
 		{"timeouts", o.PoolAcquireTimeouts, 0.0},
 		{"no calls made up", len(o.Calls), 0},
-		{"no breaker made up", o.Breaker, BreakerUnknown},
+		{"no breaker made up", o.Breaker, model.BreakerUnknown},
 		{"no retries made up", math.IsNaN(o.Retries), true},
 	}
 	for _, tt := range tests {
@@ -84,7 +85,7 @@ func FuzzSpringRead(f *testing.F) {
 // Store: the profiles merge into one pg row, and the -1 failure rate stays
 // unknown rather than becoming a number anywhere.
 func TestSpringAppThroughStore(t *testing.T) {
-	page := func(calls, open float64) *Page {
+	page := func(calls, open float64) *model.Page {
 		return convMustParse(t, `# TYPE resilience4j_circuitbreaker_state gauge
 resilience4j_circuitbreaker_state{name="pg",state="closed",} `+convFtoa(1-open)+`
 resilience4j_circuitbreaker_state{name="pg",state="open",} `+convFtoa(open)+`
@@ -104,12 +105,12 @@ hikaricp_connections_active{pool="orders-db",} 3.0
 hikaricp_connections_max{pool="orders-db",} 10.0
 `)
 	}
-	s := NewStore(StoreOptions{})
+	s := model.NewStore(model.StoreOptions{Profiles: Builtin()})
 	t0 := time.Unix(1_700_000_000, 0)
-	s.Ingest(Scrape{Target: "http://orders:8080/actuator/prometheus", Time: t0, Page: page(100, 0)})
-	s.Ingest(Scrape{Target: "http://orders:8080/actuator/prometheus", Time: t0.Add(time.Second), Page: page(200, 1)})
+	s.Ingest(model.Scrape{Target: "http://orders:8080/actuator/prometheus", Time: t0, Page: page(100, 0)})
+	s.Ingest(model.Scrape{Target: "http://orders:8080/actuator/prometheus", Time: t0.Add(time.Second), Page: page(200, 1)})
 	snap := s.Snapshot(t0.Add(time.Second), time.Minute)
-	by := map[string]Dependency{}
+	by := map[string]model.Dependency{}
 	for _, d := range snap.Dependencies {
 		by[d.Name] = d
 	}
@@ -120,11 +121,11 @@ hikaricp_connections_max{pool="orders-db",} 10.0
 	}{
 		{"two rows", len(snap.Dependencies), 2},
 		{"pg merges both profiles", strings.Join(pg.Profiles, ","), "resilience4j,spring"},
-		{"breaker from resilience4j", pg.Breaker.State, BreakerOpen},
+		{"breaker from resilience4j", pg.Breaker.State, model.BreakerOpen},
 		{"latency from the HTTP client", pg.Latency.P50.Known(), true},
 		{"calls per second known", pg.CallsPerSecond.Known(), true},
-		{"pool from HikariCP", db.Pool.InUse, Value(3)},
-		{"pool max", db.Pool.Max, Value(10)},
+		{"pool from HikariCP", db.Pool.InUse, model.Value(3)},
+		{"pool max", db.Pool.Max, model.Value(10)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,8 +1,10 @@
-package model
+package profile
 
 import (
 	"math"
+	"resiltop/internal/model"
 	"testing"
+	"time"
 )
 
 func TestResilience4jGolden(t *testing.T) { convGolden(t, "resilience4j", resilience4j{}) }
@@ -11,7 +13,7 @@ func TestResilience4jGolden(t *testing.T) { convGolden(t, "resilience4j", resili
 // so a regenerated golden file cannot silently change them.
 func TestResilience4jSignals(t *testing.T) {
 	obs := resilience4j{}.Read(convMustParse(t, convSeedText(t, "resilience4j/spring_boot3.prom")))
-	by := map[string]Observation{}
+	by := map[string]model.Observation{}
 	for _, o := range obs {
 		by[o.Dependency] = o
 	}
@@ -20,15 +22,15 @@ func TestResilience4jSignals(t *testing.T) {
 		got  any
 		want any
 	}{
-		{"pg open", by["pg"].Breaker, BreakerOpen},
-		{"metrics_only shown as disabled", by["audit"].Breaker, BreakerDisabled},
+		{"pg open", by["pg"].Breaker, model.BreakerOpen},
+		{"metrics_only shown as disabled", by["audit"].Breaker, model.BreakerDisabled},
 		{"-1 failure rate unknown", math.IsNaN(by["mail"].BreakerFailureRate), true},
 		{"failure rate kept", by["pg"].BreakerFailureRate, 62.5},
-		{"logical successes from retry", by["pg"].Calls[OutcomeSuccess], 25.0},
-		{"logical failures from retry", by["pg"].Calls[OutcomeFailure], 15.0},
-		{"not permitted", by["pg"].Calls[OutcomeShortCircuited], 42.0},
+		{"logical successes from retry", by["pg"].Calls[model.OutcomeSuccess], 25.0},
+		{"logical failures from retry", by["pg"].Calls[model.OutcomeFailure], 15.0},
+		{"not permitted", by["pg"].Calls[model.OutcomeShortCircuited], 42.0},
 		{"timeouts summed over groups, inside the retry's failures", by["pg"].TimedOutFailures, 8.0},
-		{"no timeout outcome beside the retry's", hasKey(by["pg"].Calls, OutcomeTimeout), false},
+		{"no timeout outcome beside the retry's", hasKey(by["pg"].Calls, model.OutcomeTimeout), false},
 		{"retries lower bound", by["pg"].Retries, 19.0},
 		{"exhausted", by["pg"].RetriesExhausted, 14.0},
 		{"bulkhead in flight", by["pg"].BulkheadInFlight, 22.0},
@@ -61,12 +63,12 @@ func TestResilience4jRealFixture(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"one-hot state wins over the label-less series", o.Breaker, BreakerClosed},
+		{"one-hot state wins over the label-less series", o.Breaker, model.BreakerClosed},
 		{"failure rate", o.BreakerFailureRate, 20.0},
 		{"slow-call rate absent", math.IsNaN(o.BreakerSlowCallRate), true},
-		{"pre-1.5 not permitted", o.Calls[OutcomeShortCircuited], 1.0},
-		{"pre-1.3 retry gauge gives calls", o.Calls[OutcomeSuccess], 0.0},
-		{"timeouts", o.Calls[OutcomeTimeout], 0.0},
+		{"pre-1.5 not permitted", o.Calls[model.OutcomeShortCircuited], 1.0},
+		{"pre-1.3 retry gauge gives calls", o.Calls[model.OutcomeSuccess], 0.0},
+		{"timeouts", o.Calls[model.OutcomeTimeout], 0.0},
 		{"semaphore bulkhead in flight", o.BulkheadInFlight, 0.0},
 		{"semaphore bulkhead max", o.BulkheadMax, 10.0},
 		{"no buckets, no latency", o.Latency == nil, true},
@@ -82,4 +84,18 @@ func TestResilience4jRealFixture(t *testing.T) {
 
 func FuzzResilience4jRead(f *testing.F) {
 	convFuzzProfile(f, resilience4j{}, convSeedFiles(f, "resilience4j")...)
+}
+
+// TestSplitPageFailureRateThroughStore reads a page whose families are split
+// (as resilience4j 1.5 writes them) through the Store: a NaN failure rate is
+// unknown there, never 0.
+func TestSplitPageFailureRateThroughStore(t *testing.T) {
+	s := model.NewStore(model.StoreOptions{Profiles: Builtin()})
+	for sec := range 2 {
+		p := convMustParse(t, convSeedText(t, "resilience4j/r4j_150_split.prom"))
+		s.Ingest(model.Scrape{Target: "http://a/metrics", Time: at(float64(sec)), Page: p})
+	}
+	if got := dep(t, s.Snapshot(at(1), time.Minute), "stock").Breaker.FailureRate; !near(got, math.NaN()) {
+		t.Errorf("failure rate %v, want unknown", got)
+	}
 }

@@ -1,6 +1,9 @@
-package model
+package profile
 
 import (
+	"maps"
+	"resiltop/internal/model"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -38,10 +41,13 @@ var otelFamilies = map[string]bool{
 	"db_client_connections_timeouts":         true,
 }
 
+// Families implements Profile.
+func (otel) Families() []string { return slices.Sorted(maps.Keys(otelFamilies)) }
+
 // Detect implements Profile.
-func (otel) Detect(p *Page) bool {
-	for _, f := range p.Families {
-		if otelFamilies[f.GetName()] {
+func (otel) Detect(p *model.Page) bool {
+	for name := range otelFamilies {
+		if p.Family(name) != nil {
 			return true
 		}
 	}
@@ -49,7 +55,7 @@ func (otel) Detect(p *Page) bool {
 }
 
 // Read implements Profile.
-func (o otel) Read(p *Page) []Observation {
+func (o otel) Read(p *model.Page) []model.Observation {
 	set := newConvSet(o.Name())
 	for _, f := range p.Families {
 		name := f.GetName()
@@ -83,7 +89,7 @@ func otelHTTP(set *convSet, f *dto.MetricFamily) {
 			if strings.HasSuffix(f.GetName(), "_milliseconds") {
 				scale = 0.001
 			}
-			o.addCall(otelOutcome(m), seriesOf(f.GetName(), m), float64(m.GetHistogram().GetSampleCount()))
+			o.AddCall(otelOutcome(m), model.SeriesOf(f.GetName(), m), float64(m.GetHistogram().GetSampleCount()))
 			o.Latency = convMergeHistogram(o.Latency, convHistogram(m, scale))
 		case "http_client_active_requests":
 			// In-flight requests with no configured limit: the bulkhead's
@@ -109,21 +115,21 @@ func otelHTTP(set *convSet, f *dto.MetricFamily) {
 // for transport errors (and by some instrumentations for status ≥ 400), a
 // 5xx is a failure, a 4xx is the dependency answering. An error type
 // naming a timeout or a deadline is an unknown outcome.
-func otelOutcome(m *dto.Metric) Outcome {
+func otelOutcome(m *dto.Metric) model.Outcome {
 	code, err := strconv.Atoi(convFirstLabel(m, "http_response_status_code", "http_status_code"))
 	hasCode := err == nil
 	if et := strings.ToLower(convLabel(m, "error_type")); et != "" {
 		if strings.Contains(et, "timeout") || strings.Contains(et, "deadline") {
-			return OutcomeTimeout
+			return model.OutcomeTimeout
 		}
 		if !hasCode || code >= 500 {
-			return OutcomeFailure
+			return model.OutcomeFailure
 		}
 	}
 	if hasCode && (code >= 500 || code < 100) {
-		return OutcomeFailure
+		return model.OutcomeFailure
 	}
-	return OutcomeSuccess
+	return model.OutcomeSuccess
 }
 
 // otelDB reads the database connection pool instruments, old and new names.
@@ -156,7 +162,7 @@ func otelDB(set *convSet, f *dto.MetricFamily) {
 			}
 		default: // the timeouts counters
 			if convIsCounter(f) {
-				o.add(&o.PoolAcquireTimeouts, seriesOf(f.GetName(), m), v)
+				o.Add(&o.PoolAcquireTimeouts, model.SeriesOf(f.GetName(), m), v)
 			}
 		}
 	}

@@ -1,6 +1,9 @@
-package model
+package profile
 
-import "testing"
+import (
+	"resiltop/internal/model"
+	"testing"
+)
 
 func TestOtelGolden(t *testing.T) { convGolden(t, "otel", otel{}) }
 
@@ -9,7 +12,7 @@ func TestOtelSignals(t *testing.T) {
 	convCheckSane(t, obs)
 	old := otel{}.Read(convMustParse(t, convSeedText(t, "otel/old_semconv.prom")))
 	convCheckSane(t, old)
-	by := map[string]Observation{}
+	by := map[string]model.Observation{}
 	for _, o := range append(obs, old...) {
 		by[o.Dependency] = o
 	}
@@ -17,11 +20,11 @@ func TestOtelSignals(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"scopes add up", by["pg.internal"].Calls[OutcomeSuccess], 10.0},
-		{"5xx fails", by["pg.internal"].Calls[OutcomeFailure], 2.0},
-		{"deadline is a timeout", by["pg.internal"].Calls[OutcomeTimeout], 3.0},
-		{"4xx succeeds", by["mail.internal"].Calls[OutcomeSuccess], 5.0},
-		{"transport error fails", by["mail.internal"].Calls[OutcomeFailure], 1.0},
+		{"scopes add up", by["pg.internal"].Calls[model.OutcomeSuccess], 10.0},
+		{"5xx fails", by["pg.internal"].Calls[model.OutcomeFailure], 2.0},
+		{"deadline is a timeout", by["pg.internal"].Calls[model.OutcomeTimeout], 3.0},
+		{"4xx succeeds", by["mail.internal"].Calls[model.OutcomeSuccess], 5.0},
+		{"transport error fails", by["mail.internal"].Calls[model.OutcomeFailure], 1.0},
 		{"open connections active", by["pg.internal"].PoolActive, 6.0},
 		{"active requests", by["pg.internal"].BulkheadInFlight, 5.0},
 		{"db pool used", by["orders-db"].PoolActive, 9.0},

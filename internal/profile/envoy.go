@@ -1,7 +1,9 @@
-package model
+package profile
 
 import (
 	"math"
+	"resiltop/internal/model"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,14 +37,30 @@ func init() { register(envoy{}) }
 // Name implements Profile.
 func (envoy) Name() string { return "envoy" }
 
-// Detect implements Profile.
-func (envoy) Detect(p *Page) bool {
-	for _, f := range p.Families {
-		if strings.HasPrefix(f.GetName(), "envoy_cluster_") && len(f.GetMetric()) > 0 && envoyCluster(f.GetMetric()[0]) != "" {
-			return true
+// envoyFamilies are the envoy_cluster_* families the profile reads.
+var envoyFamilies = func() []string {
+	names := []string{"upstream_rq_time", "upstream_cx_active", "upstream_rq_active", "upstream_rq_pending_active",
+		"outlier_detection_ejections_active", "upstream_rq_xx", "upstream_rq", "upstream_rq_timeout",
+		"upstream_rq_maintenance_mode", "upstream_rq_retry", "upstream_rq_retry_limit_exceeded", "upstream_rq_retry_overflow"}
+	for _, prio := range []string{"default", "high"} {
+		for r := range envoyLimits {
+			names = append(names, "circuit_breakers_"+prio+"_"+r+"_open")
 		}
+		names = append(names, "circuit_breakers_"+prio+"_remaining_cx", "circuit_breakers_"+prio+"_remaining_rq")
 	}
-	return false
+	for i, n := range names {
+		names[i] = "envoy_cluster_" + n
+	}
+	slices.Sort(names)
+	return names
+}()
+
+// Families implements Profile.
+func (envoy) Families() []string { return envoyFamilies }
+
+// Detect implements Profile.
+func (envoy) Detect(p *model.Page) bool {
+	return detectAny(p, envoyFamilies, func(m *dto.Metric) bool { return envoyCluster(m) != "" })
 }
 
 func envoyCluster(m *dto.Metric) string {
@@ -65,7 +83,7 @@ type envoyAcc struct {
 }
 
 // Read implements Profile.
-func (e envoy) Read(p *Page) []Observation {
+func (e envoy) Read(p *model.Page) []model.Observation {
 	set := newConvSet(e.Name())
 	accs := map[string]*envoyAcc{}
 	for _, f := range p.Families {
@@ -93,7 +111,7 @@ func (e envoy) Read(p *Page) []Observation {
 }
 
 // envoyRead takes one sample of envoy_cluster_<name>.
-func envoyRead(o *Observation, a *envoyAcc, f *dto.MetricFamily, name string, m *dto.Metric) {
+func envoyRead(o *model.Observation, a *envoyAcc, f *dto.MetricFamily, name string, m *dto.Metric) {
 	if name == "upstream_rq_time" {
 		if f.GetType() == dto.MetricType_HISTOGRAM {
 			// Envoy's request time is in milliseconds.
@@ -157,7 +175,7 @@ func envoyRead(o *Observation, a *envoyAcc, f *dto.MetricFamily, name string, m 
 			a.codes[code] += v
 		}
 	case "upstream_rq_timeout":
-		o.add(&o.TimedOutFailures, seriesOf(f.GetName(), m), v)
+		o.Add(&o.TimedOutFailures, model.SeriesOf(f.GetName(), m), v)
 	case "upstream_rq_maintenance_mode":
 		o.ForcedRejections = v
 	case "upstream_rq_retry":
@@ -170,7 +188,7 @@ func envoyRead(o *Observation, a *envoyAcc, f *dto.MetricFamily, name string, m 
 }
 
 // envoyFill derives the fields that need several series.
-func envoyFill(o *Observation, a *envoyAcc) {
+func envoyFill(o *model.Observation, a *envoyAcc) {
 	if len(a.limits) > 0 {
 		ls := make([]string, 0, len(a.limits))
 		for l := range a.limits {
@@ -184,18 +202,18 @@ func envoyFill(o *Observation, a *envoyAcc) {
 		classes, div, key = a.codes, 100, "code "
 	}
 	for c, n := range classes {
-		id := partID(key + strconv.Itoa(c))
+		id := model.PartID(key + strconv.Itoa(c))
 		switch class := c / div; {
 		case class >= 1 && class <= 4:
-			o.addCall(OutcomeSuccess, id, n)
+			o.AddCall(model.OutcomeSuccess, id, n)
 		case class == 5:
-			o.addCall(OutcomeFailure, id, n)
+			o.AddCall(model.OutcomeFailure, id, n)
 		}
 	}
 	// A retry that hit the retry budget (overflow) or the per-route limit
 	// gave up with attempts left to make: both are "ran out of attempts".
-	o.add(&o.RetriesExhausted, partID("retry_limit_exceeded"), a.retryLimit)
-	o.add(&o.RetriesExhausted, partID("retry_overflow"), a.retryOverfl)
+	o.Add(&o.RetriesExhausted, model.PartID("retry_limit_exceeded"), a.retryLimit)
+	o.Add(&o.RetriesExhausted, model.PartID("retry_overflow"), a.retryOverfl)
 	o.PoolActive = a.cxActive
 	o.BulkheadInFlight = a.rqActive
 	// Envoy exports a limit only as what remains of it (track_remaining).

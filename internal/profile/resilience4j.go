@@ -1,7 +1,8 @@
-package model
+package profile
 
 import (
 	"math"
+	"resiltop/internal/model"
 	"strings"
 
 	dto "github.com/prometheus/client_model/go"
@@ -20,27 +21,50 @@ func init() { register(resilience4j{}) }
 // Name implements Profile.
 func (resilience4j) Name() string { return "resilience4j" }
 
-// Detect implements Profile.
-func (resilience4j) Detect(p *Page) bool {
-	for _, f := range p.Families {
-		if strings.HasPrefix(f.GetName(), "resilience4j_") {
-			return true
-		}
-	}
-	return false
+// r4jFamilies are every family the profile reads, in all the spellings
+// Micrometer and resilience4j versions have used.
+var r4jFamilies = []string{
+	"resilience4j_bulkhead_active_thread_count",
+	"resilience4j_bulkhead_available_concurrent_calls",
+	"resilience4j_bulkhead_max_allowed_concurrent_calls",
+	"resilience4j_bulkhead_max_thread_pool_size",
+	"resilience4j_bulkhead_queue_capacity",
+	"resilience4j_bulkhead_queue_depth",
+	"resilience4j_circuitbreaker_calls",
+	"resilience4j_circuitbreaker_calls_seconds",
+	"resilience4j_circuitbreaker_calls_total",
+	"resilience4j_circuitbreaker_failure_rate",
+	"resilience4j_circuitbreaker_not_permitted_calls_total",
+	"resilience4j_circuitbreaker_slow_call_rate",
+	"resilience4j_circuitbreaker_state",
+	"resilience4j_circuitbreakernot_permitted_calls_total",
+	"resilience4j_retry_calls",
+	"resilience4j_retry_calls_total",
+	"resilience4j_thread_pool_bulkhead_active_thread_count",
+	"resilience4j_thread_pool_bulkhead_max_thread_pool_size",
+	"resilience4j_thread_pool_bulkhead_queue_capacity",
+	"resilience4j_thread_pool_bulkhead_queue_depth",
+	"resilience4j_timelimiter_calls",
+	"resilience4j_timelimiter_calls_total",
 }
+
+// Families implements Profile.
+func (resilience4j) Families() []string { return r4jFamilies }
+
+// Detect implements Profile.
+func (resilience4j) Detect(p *model.Page) bool { return detectAny(p, r4jFamilies, nil) }
 
 // r4jAcc gathers one name's series before they become an Observation,
 // because which family supplies the calls depends on which families exist.
 type r4jAcc struct {
-	oneHot      BreakerState
+	oneHot      model.BreakerState
 	stateCode   float64
 	cbKinds     map[string]float64 // calls timer counts by kind
 	oldKinds    map[string]float64 // pre-1.5 calls_total counter by kind
 	retryKinds  map[string]float64
 	tlKinds     map[string]float64
 	notPermit   float64
-	latency     *Histogram
+	latency     *model.Histogram
 	quantiles   map[float64]float64
 	bhAvailable float64
 	bhMax       float64
@@ -62,25 +86,25 @@ func newR4jAcc() *r4jAcc {
 
 // r4jStates maps the state label; METRICS_ONLY never trips, like DISABLED,
 // but keeps recording, so resiltop shows it as disabled.
-var r4jStates = map[string]BreakerState{
-	"closed": BreakerClosed, "open": BreakerOpen, "half_open": BreakerHalfOpen,
-	"forced_open": BreakerForcedOpen, "disabled": BreakerDisabled, "metrics_only": BreakerDisabled,
+var r4jStates = map[string]model.BreakerState{
+	"closed": model.BreakerClosed, "open": model.BreakerOpen, "half_open": model.BreakerHalfOpen,
+	"forced_open": model.BreakerForcedOpen, "disabled": model.BreakerDisabled, "metrics_only": model.BreakerDisabled,
 }
 
 // r4jStateCodes is CircuitBreaker.State#getOrder, which pre-1.0 gauges
 // exported without a state label.
-var r4jStateCodes = map[float64]BreakerState{
-	0: BreakerClosed, 1: BreakerOpen, 2: BreakerHalfOpen, 3: BreakerDisabled, 4: BreakerForcedOpen, 5: BreakerDisabled,
+var r4jStateCodes = map[float64]model.BreakerState{
+	0: model.BreakerClosed, 1: model.BreakerOpen, 2: model.BreakerHalfOpen, 3: model.BreakerDisabled, 4: model.BreakerForcedOpen, 5: model.BreakerDisabled,
 }
 
 // r4jStatePriority decides when a page (wrongly) has several states at 1:
 // the one that sheds traffic wins, so an open breaker is never hidden.
-var r4jStatePriority = map[BreakerState]int{
-	BreakerForcedOpen: 5, BreakerOpen: 4, BreakerHalfOpen: 3, BreakerClosed: 2, BreakerDisabled: 1,
+var r4jStatePriority = map[model.BreakerState]int{
+	model.BreakerForcedOpen: 5, model.BreakerOpen: 4, model.BreakerHalfOpen: 3, model.BreakerClosed: 2, model.BreakerDisabled: 1,
 }
 
 // Read implements Profile.
-func (r resilience4j) Read(p *Page) []Observation {
+func (r resilience4j) Read(p *model.Page) []model.Observation {
 	multi := convMultiApp(p, convMicrometerPrefixes...)
 	accs := map[string]*r4jAcc{}
 	acc := func(m *dto.Metric) *r4jAcc {
@@ -203,7 +227,7 @@ func r4jPercent(v float64) float64 {
 }
 
 // fill writes the gathered series into o.
-func (a *r4jAcc) fill(o *Observation) {
+func (a *r4jAcc) fill(o *model.Observation) {
 	switch {
 	case a.oneHot != "":
 		o.Breaker = a.oneHot
@@ -224,33 +248,33 @@ func (a *r4jAcc) fill(o *Observation) {
 		for kind, n := range a.retryKinds {
 			switch kind {
 			case "successful_without_retry", "successful_with_retry":
-				o.addCall(OutcomeSuccess, partID("retry "+kind), n)
+				o.AddCall(model.OutcomeSuccess, model.PartID("retry "+kind), n)
 			case "failed_without_retry", "failed_with_retry":
-				o.addCall(OutcomeFailure, partID("retry "+kind), n)
+				o.AddCall(model.OutcomeFailure, model.PartID("retry "+kind), n)
 			}
 		}
 		// resilience4j does not count attempts. A call "with retry" made at
 		// least one more attempt, so their sum is a lower bound of attempts
 		// after the first, and the retry ratio reads as the share of calls
 		// that retried (see docs/CONVENTIONS-SUPPORTED.md).
-		o.add(&o.Retries, partID("retry successful_with_retry"), a.retryKinds["successful_with_retry"])
-		o.add(&o.Retries, partID("retry failed_with_retry"), a.retryKinds["failed_with_retry"])
+		o.Add(&o.Retries, model.PartID("retry successful_with_retry"), a.retryKinds["successful_with_retry"])
+		o.Add(&o.Retries, model.PartID("retry failed_with_retry"), a.retryKinds["failed_with_retry"])
 		o.RetriesExhausted = a.retryKinds["failed_with_retry"]
 	case a.cbKinds != nil:
-		o.addCall(OutcomeSuccess, 0, a.cbKinds["successful"])
-		o.addCall(OutcomeFailure, 0, a.cbKinds["failed"])
+		o.AddCall(model.OutcomeSuccess, 0, a.cbKinds["successful"])
+		o.AddCall(model.OutcomeFailure, 0, a.cbKinds["failed"])
 	case r4jHasAny(a.oldKinds, "successful", "failed"):
-		o.addCall(OutcomeSuccess, 0, a.oldKinds["successful"])
-		o.addCall(OutcomeFailure, 0, a.oldKinds["failed"])
+		o.AddCall(model.OutcomeSuccess, 0, a.oldKinds["successful"])
+		o.AddCall(model.OutcomeFailure, 0, a.oldKinds["failed"])
 	case r4jHasAny(a.tlKinds, "successful", "failed"):
-		o.addCall(OutcomeSuccess, 0, a.tlKinds["successful"])
-		o.addCall(OutcomeFailure, 0, a.tlKinds["failed"])
+		o.AddCall(model.OutcomeSuccess, 0, a.tlKinds["successful"])
+		o.AddCall(model.OutcomeFailure, 0, a.tlKinds["failed"])
 	}
 	notPermit := a.notPermit
 	if n, ok := a.oldKinds["not_permitted"]; ok {
 		convMax(&notPermit, n)
 	}
-	o.addCall(OutcomeShortCircuited, 0, notPermit)
+	o.AddCall(model.OutcomeShortCircuited, 0, notPermit)
 	if n, ok := a.tlKinds["timeout"]; ok {
 		// A timed-out call is an unknown outcome. The retry and the breaker
 		// record it as failed too, so with their calls it is a timeout
@@ -258,9 +282,9 @@ func (a *r4jAcc) fill(o *Observation) {
 		// difference of two counters is not a counter, it would fake
 		// resets). The time limiter's own kinds are disjoint.
 		if a.retryKinds != nil || a.cbKinds != nil || r4jHasAny(a.oldKinds, "successful", "failed") {
-			o.add(&o.TimedOutFailures, 0, n)
+			o.Add(&o.TimedOutFailures, 0, n)
 		} else {
-			o.addCall(OutcomeTimeout, 0, n)
+			o.AddCall(model.OutcomeTimeout, 0, n)
 		}
 	}
 

@@ -1,27 +1,28 @@
-package model
+package profile
 
 import (
 	"math"
 	"os"
 	"path/filepath"
+	"resiltop/internal/model"
 	"slices"
 	"testing"
 	"time"
 )
 
 // loadPages parses testdata/model/<name>.<n>.prom for n = 1, 2, …
-func loadPages(t *testing.T, name string) []*Page {
+func loadPages(t *testing.T, name string) []*model.Page {
 	t.Helper()
-	var out []*Page
+	var out []*model.Page
 	for n := 1; ; n++ {
-		b, err := os.ReadFile(filepath.Join("testdata", "model", name+"."+string(rune('0'+n))+".prom"))
+		b, err := os.ReadFile(filepath.Join("..", "model", "testdata", "model", name+"."+string(rune('0'+n))+".prom"))
 		if os.IsNotExist(err) {
 			break
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, parsePage(t, string(b)))
+		out = append(out, convMustParse(t, string(b)))
 	}
 	if len(out) == 0 {
 		t.Fatalf("no pages for %s", name)
@@ -32,16 +33,16 @@ func loadPages(t *testing.T, name string) []*Page {
 func TestEdgeCasePages(t *testing.T) {
 	tests := []struct {
 		name  string
-		check func(t *testing.T, s *Snapshot)
+		check func(t *testing.T, s *model.Snapshot)
 	}{
-		{"reset", func(t *testing.T, s *Snapshot) {
+		{"reset", func(t *testing.T, s *model.Snapshot) {
 			d := dep(t, s, "pg")
 			want(t, "calls/s", d.CallsPerSecond, 4)
 			want(t, "error ratio", d.ErrorRatio, 0)
 			want(t, "retries/s", d.RetriesPerSecond, 0.5)
 			want(t, "retry ratio", d.RetryRatio, 5.0/40)
 		}},
-		{"nan-inf", func(t *testing.T, s *Snapshot) {
+		{"nan-inf", func(t *testing.T, s *model.Snapshot) {
 			d := dep(t, s, "pg")
 			want(t, "calls/s", d.CallsPerSecond, 10) // 100 → (NaN) → 300 over 20 s
 			want(t, "error ratio", d.ErrorRatio, 0)  // failure only ever ±Inf: never counted
@@ -50,7 +51,7 @@ func TestEdgeCasePages(t *testing.T) {
 			want(t, "pending", d.Pending.Count, math.NaN())
 			want(t, "pool in use", d.Pool.InUse, math.NaN())
 		}},
-		{"no-inf", func(t *testing.T, s *Snapshot) {
+		{"no-inf", func(t *testing.T, s *model.Snapshot) {
 			d := dep(t, s, "pg")
 			want(t, "p50", d.Latency.P50, math.NaN())
 			want(t, "p99", d.Latency.P99, math.NaN())
@@ -58,23 +59,23 @@ func TestEdgeCasePages(t *testing.T) {
 				t.Errorf("bounds = %v", d.BucketBounds)
 			}
 		}},
-		{"implicit-inf", func(t *testing.T, s *Snapshot) {
+		{"implicit-inf", func(t *testing.T, s *model.Snapshot) {
 			d := dep(t, s, "pg")
 			want(t, "p50", d.Latency.P50, 0.1)
 			want(t, "p90", d.Latency.P90, 0.5)
 			want(t, "p99", d.Latency.P99, 0.5) // rank in +Inf: highest finite bound
 		}},
-		{"decreasing", func(t *testing.T, s *Snapshot) {
+		{"decreasing", func(t *testing.T, s *model.Snapshot) {
 			d := dep(t, s, "pg")
 			want(t, "p50", d.Latency.P50, 0.1)
 			want(t, "p90", d.Latency.P90, 0.9)
 		}},
-		{"duplicate", func(t *testing.T, s *Snapshot) {
+		{"duplicate", func(t *testing.T, s *model.Snapshot) {
 			d := dep(t, s, "pg")
 			want(t, "calls/s", d.CallsPerSecond, 10)
 			want(t, "error ratio", d.ErrorRatio, 0.5)
 		}},
-		{"type-change", func(t *testing.T, s *Snapshot) {
+		{"type-change", func(t *testing.T, s *model.Snapshot) {
 			d := dep(t, s, "pg")
 			want(t, "calls/s", d.CallsPerSecond, 10)
 			want(t, "timeout", d.TimeoutSeconds, 1.5)
@@ -84,24 +85,24 @@ func TestEdgeCasePages(t *testing.T) {
 				t.Errorf("history = %+v, want one step at 20 s", h)
 			}
 		}},
-		{"garbage", func(t *testing.T, s *Snapshot) {
+		{"garbage", func(t *testing.T, s *model.Snapshot) {
 			if len(s.Dependencies) != 2 {
 				t.Fatalf("%d dependencies, want 2", len(s.Dependencies))
 			}
 			pg := dep(t, s, "pg\uFFFD[31m")
-			if pg.Breaker.State != BreakerUnknown {
+			if pg.Breaker.State != model.BreakerUnknown {
 				t.Errorf("pg breaker = %v", pg.Breaker.State)
 			}
-			if m := dep(t, s, "mail\uFFFDx"); m.Breaker.State != BreakerOpen {
+			if m := dep(t, s, "mail\uFFFDx"); m.Breaker.State != model.BreakerOpen {
 				t.Errorf("mail breaker = %v, want the worst state set", m.Breaker.State)
 			}
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := NewStore(StoreOptions{})
+			s := model.NewStore(model.StoreOptions{Profiles: Builtin()})
 			for i, p := range loadPages(t, tt.name) {
-				s.Ingest(Scrape{Target: "t", Time: at(float64(10 * i)), Page: p})
+				s.Ingest(model.Scrape{Target: "t", Time: at(float64(10 * i)), Page: p})
 			}
 			tt.check(t, s.Snapshot(at(30), time.Minute))
 		})
@@ -109,7 +110,7 @@ func TestEdgeCasePages(t *testing.T) {
 }
 
 // want checks one value; NaN wants unknown.
-func want(t *testing.T, name string, got Value, w float64) {
+func want(t *testing.T, name string, got model.Value, w float64) {
 	t.Helper()
 	if !near(got, w) {
 		t.Errorf("%s = %v, want %v", name, got, w)
@@ -126,7 +127,7 @@ func TestNativeDetect(t *testing.T) {
 		{"# TYPE http_requests_total counter\nhttp_requests_total 1\n", false},
 	}
 	for _, tt := range tests {
-		if got := (native{}).Detect(parsePage(t, tt.page)); got != tt.want {
+		if got := (native{}).Detect(convMustParse(t, tt.page)); got != tt.want {
 			t.Errorf("Detect(%q) = %v, want %v", tt.page, got, tt.want)
 		}
 	}

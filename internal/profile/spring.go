@@ -1,6 +1,7 @@
-package model
+package profile
 
 import (
+	"resiltop/internal/model"
 	"strconv"
 	"strings"
 
@@ -22,20 +23,22 @@ func init() { register(spring{}) }
 func (spring) Name() string { return "spring" }
 
 // springFamilies are the families this profile reads.
-var springFamilies = []string{"http_client_requests_seconds", "hikaricp_connections", "httpcomponents_httpclient_pool_"}
-
-// Detect implements Profile.
-func (spring) Detect(p *Page) bool {
-	for _, f := range p.Families {
-		if convHasPrefix(f.GetName(), springFamilies) {
-			return true
-		}
-	}
-	return false
+var springFamilies = []string{
+	"http_client_requests_seconds",
+	"hikaricp_connections_active", "hikaricp_connections_idle", "hikaricp_connections_max",
+	"hikaricp_connections_pending", "hikaricp_connections_timeout_total", "hikaricp_connections_timeout",
+	"httpcomponents_httpclient_pool_total_connections", "httpcomponents_httpclient_pool_total_max",
+	"httpcomponents_httpclient_pool_total_pending",
 }
 
+// Families implements Profile.
+func (spring) Families() []string { return springFamilies }
+
+// Detect implements Profile.
+func (spring) Detect(p *model.Page) bool { return detectAny(p, springFamilies, nil) }
+
 // Read implements Profile.
-func (s spring) Read(p *Page) []Observation {
+func (s spring) Read(p *model.Page) []model.Observation {
 	multi := convMultiApp(p, convMicrometerPrefixes...)
 	set := newConvSet(s.Name())
 	for _, f := range p.Families {
@@ -74,7 +77,7 @@ func springHTTP(set *convSet, f *dto.MetricFamily, multi bool) {
 		default:
 			continue
 		}
-		o.addCall(springOutcome(m), seriesOf(f.GetName(), m), count)
+		o.AddCall(springOutcome(m), model.SeriesOf(f.GetName(), m), count)
 	}
 	for _, o := range set.byDep {
 		if o.Latency != nil {
@@ -87,29 +90,29 @@ func springHTTP(set *convSet, f *dto.MetricFamily, multi bool) {
 // dependency answering (the caller's mistake), so only 5xx, I/O errors and
 // unknown outcomes are failures; an exception naming a timeout is an
 // unknown outcome.
-func springOutcome(m *dto.Metric) Outcome {
+func springOutcome(m *dto.Metric) model.Outcome {
 	exc := strings.ToLower(convFirstLabel(m, "exception", "error"))
 	if strings.Contains(exc, "timeout") || strings.Contains(exc, "timedout") {
-		return OutcomeTimeout
+		return model.OutcomeTimeout
 	}
 	switch convLabel(m, "outcome") {
 	case "SUCCESS", "REDIRECTION", "INFORMATIONAL", "CLIENT_ERROR":
-		return OutcomeSuccess
+		return model.OutcomeSuccess
 	case "SERVER_ERROR", "UNKNOWN":
-		return OutcomeFailure
+		return model.OutcomeFailure
 	}
 	status := convLabel(m, "status")
 	if code, err := strconv.Atoi(status); err == nil {
 		if code >= 500 || code < 100 {
-			return OutcomeFailure
+			return model.OutcomeFailure
 		}
-		return OutcomeSuccess
+		return model.OutcomeSuccess
 	}
 	if status == "" && (exc == "" || exc == "none") {
-		return OutcomeSuccess
+		return model.OutcomeSuccess
 	}
 	// "IO_ERROR", "CLIENT_ERROR" (RestTemplate's no-response status) or an exception.
-	return OutcomeFailure
+	return model.OutcomeFailure
 }
 
 // springHikari reads HikariCP's pool gauges and its acquire-timeout counter.

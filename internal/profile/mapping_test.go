@@ -1,4 +1,4 @@
-package model
+package profile
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"resiltop/internal/model"
 	"slices"
 	"sort"
 	"strconv"
@@ -30,7 +31,7 @@ const convRealDir = "../../../shared/testdata/real"
 // TYPE, which expfmt rejects in one pass, so the page is parsed in blocks
 // that each start at a comment following a sample, and NewPage merges the
 // blocks' families by name.
-func convParse(text string) (*Page, error) {
+func convParse(text string) (*model.Page, error) {
 	var blocks []string
 	var cur strings.Builder
 	sawSample := false
@@ -66,10 +67,10 @@ func convParse(text string) (*Page, error) {
 			fams = append(fams, parsed[n])
 		}
 	}
-	return NewPage(fams), nil
+	return model.NewPage(fams), nil
 }
 
-func convMustParse(t testing.TB, text string) *Page {
+func convMustParse(t testing.TB, text string) *model.Page {
 	t.Helper()
 	p, err := convParse(text)
 	if err != nil {
@@ -80,11 +81,11 @@ func convMustParse(t testing.TB, text string) *Page {
 
 // convJSON renders observations for golden files: unknown values are
 // omitted, so a golden file lists exactly what a profile claims to know.
-func convJSON(obs []Observation) []byte {
+func convJSON(obs []model.Observation) []byte {
 	out := make([]map[string]any, 0, len(obs))
 	for _, o := range obs {
 		m := map[string]any{"dependency": o.Dependency, "profile": o.Profile}
-		if o.Breaker != BreakerUnknown {
+		if o.Breaker != model.BreakerUnknown {
 			m["breaker"] = o.Breaker
 		}
 		if o.BreakerLimit != "" {
@@ -142,7 +143,7 @@ func convFinite(bounds []float64) []any {
 
 // convGolden reads every testdata/conventions/<dir>/*.prom with prof and
 // compares the observations with the .json beside it.
-func convGolden(t *testing.T, dir string, prof Profile) {
+func convGolden(t *testing.T, dir string, prof model.Profile) {
 	t.Helper()
 	pages, err := filepath.Glob(filepath.Join("testdata", "conventions", dir, "*.prom"))
 	if err != nil || len(pages) == 0 {
@@ -178,7 +179,7 @@ func convGolden(t *testing.T, dir string, prof Profile) {
 
 // convReal parses a real page of shared/testdata/real, skipping when the
 // sibling checkout is absent.
-func convReal(t *testing.T, name string) *Page {
+func convReal(t *testing.T, name string) *model.Page {
 	t.Helper()
 	text, err := os.ReadFile(filepath.Join(convRealDir, name))
 	if os.IsNotExist(err) {
@@ -192,7 +193,7 @@ func convReal(t *testing.T, name string) *Page {
 
 // convCheckSane fails on any negative or infinite number in obs: a profile
 // may leave a value unknown, but never invent a negative one.
-func convCheckSane(t testing.TB, obs []Observation) {
+func convCheckSane(t testing.TB, obs []model.Observation) {
 	t.Helper()
 	for _, o := range obs {
 		if o.Dependency == "" {
@@ -231,7 +232,7 @@ func convCheckSane(t testing.TB, obs []Observation) {
 
 // convFuzzProfile feeds arbitrary text pages to prof.Read: no panic, no
 // negative numbers.
-func convFuzzProfile(f *testing.F, prof Profile, seeds ...string) {
+func convFuzzProfile(f *testing.F, prof model.Profile, seeds ...string) {
 	for _, s := range seeds {
 		f.Add(s)
 	}
@@ -324,12 +325,12 @@ func TestMappingWorkedExample(t *testing.T) {
 	}{
 		{"dependency", acq.Dependency, "acquirer"},
 		{"profile", acq.Profile, "payclient"},
-		{"breaker code 1", acq.Breaker, BreakerOpen},
-		{"success incl. declined", acq.Calls[OutcomeSuccess], 970.0},
-		{"failure", acq.Calls[OutcomeFailure], 40.0},
-		{"timeout", acq.Calls[OutcomeTimeout], 12.0},
-		{"short-circuited", acq.Calls[OutcomeShortCircuited], 30.0},
-		{"calls total", acq.Calls[OutcomeSuccess] + acq.Calls[OutcomeFailure] + acq.Calls[OutcomeTimeout] + acq.Calls[OutcomeShortCircuited], 1052.0},
+		{"breaker code 1", acq.Breaker, model.BreakerOpen},
+		{"success incl. declined", acq.Calls[model.OutcomeSuccess], 970.0},
+		{"failure", acq.Calls[model.OutcomeFailure], 40.0},
+		{"timeout", acq.Calls[model.OutcomeTimeout], 12.0},
+		{"short-circuited", acq.Calls[model.OutcomeShortCircuited], 30.0},
+		{"calls total", acq.Calls[model.OutcomeSuccess] + acq.Calls[model.OutcomeFailure] + acq.Calls[model.OutcomeTimeout] + acq.Calls[model.OutcomeShortCircuited], 1052.0},
 		{"retries", acq.Retries, 64.0},
 		{"ms bounds to s", acq.Latency.Bounds, []float64{0.05, 0.2, 1, math.Inf(1)}},
 		{"ms sum to s", acq.Latency.Sum, 150.0},
@@ -337,8 +338,8 @@ func TestMappingWorkedExample(t *testing.T) {
 		{"bulkhead max", acq.BulkheadMax, 20.0},
 		{"pending", acq.PendingCount, 7.0},
 		{"fraud", fraud.Dependency, "fraud"},
-		{"fraud closed", fraud.Breaker, BreakerClosed},
-		{"fraud calls", fraud.Calls[OutcomeSuccess], 1000.0},
+		{"fraud closed", fraud.Breaker, model.BreakerClosed},
+		{"fraud calls", fraud.Calls[model.OutcomeSuccess], 1000.0},
 		{"fraud no latency", fraud.Latency == nil, true},
 	}
 	for _, tt := range tests {
@@ -513,7 +514,7 @@ func FuzzParseMappings(f *testing.F) {
 // repeated for 500 dependencies (parsing excluded: it is the scraper's).
 func BenchmarkConventionRead(b *testing.B) {
 	for _, tc := range []struct {
-		prof       Profile
+		prof       model.Profile
 		page, name string
 	}{
 		{resilience4j{}, "resilience4j/spring_boot3.prom", `name="pg"`},

@@ -1,7 +1,9 @@
-package model
+package profile
 
 import (
 	"math"
+	"resiltop/internal/model"
+	"slices"
 	"sort"
 	"strings"
 
@@ -57,21 +59,33 @@ type haproxy struct{}
 
 func init() { register(haproxy{}) }
 
-// HAProxyProfile is the name of the HAProxy native exporter profile.
-const HAProxyProfile = "haproxy"
+// HAProxy is the name of the HAProxy native exporter profile.
+const HAProxy = "haproxy"
 
 // Name implements Profile.
-func (haproxy) Name() string { return HAProxyProfile }
+func (haproxy) Name() string { return HAProxy }
+
+// haproxyFamilies are the families the profile reads: backend series, and
+// server series that stand in for them on a ?scope=server page.
+var haproxyFamilies = func() []string {
+	both := []string{"status", "http_responses_total", "sessions_total", "connection_errors_total",
+		"response_errors_total", "retry_warnings_total", "redispatch_warnings_total", "current_sessions", "current_queue"}
+	var names []string
+	for _, s := range append(both, "agg_server_status", "check_up_down_total", "total_time_average_seconds", "response_time_average_seconds") {
+		names = append(names, "haproxy_backend_"+s)
+	}
+	for _, s := range append(both, "limit_sessions") {
+		names = append(names, "haproxy_server_"+s)
+	}
+	slices.Sort(names)
+	return names
+}()
+
+// Families implements Profile.
+func (haproxy) Families() []string { return haproxyFamilies }
 
 // Detect implements Profile.
-func (haproxy) Detect(p *Page) bool {
-	for _, f := range p.Families {
-		if n := f.GetName(); strings.HasPrefix(n, "haproxy_backend_") || strings.HasPrefix(n, "haproxy_server_") {
-			return true
-		}
-	}
-	return false
-}
+func (haproxy) Detect(p *model.Page) bool { return detectAny(p, haproxyFamilies, nil) }
 
 // haproxyBackend gathers one backend's series; be* from the backend
 // families, srv* summed over its servers.
@@ -100,7 +114,7 @@ func newHAProxyBackend() *haproxyBackend {
 var haproxyServerCodes = map[float64]string{0: "DOWN", 1: "UP", 2: "MAINT", 3: "DRAIN", 4: "NOLB"}
 
 // Read implements Profile.
-func (haproxy) Read(p *Page) []Observation {
+func (haproxy) Read(p *model.Page) []model.Observation {
 	backends := map[string]*haproxyBackend{}
 	// Samples of one backend come in runs, so the last lookup is reused.
 	var lastRaw string
@@ -155,9 +169,9 @@ func (haproxy) Read(p *Page) []Observation {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	out := make([]Observation, 0, len(names))
+	out := make([]model.Observation, 0, len(names))
 	for _, n := range names {
-		o := NewObservation(n, HAProxyProfile)
+		o := model.NewObservation(n, HAProxy)
 		backends[n].fill(&o)
 		out = append(out, o)
 	}
@@ -254,7 +268,7 @@ func (b *haproxyBackend) serverStates() (map[string]float64, float64) {
 }
 
 // breaker maps the backend's state (see the type's comment).
-func (b *haproxyBackend) breaker() BreakerState {
+func (b *haproxyBackend) breaker() model.BreakerState {
 	counts, total := b.serverStates()
 	status := b.status
 	if status == "" && total > 0 {
@@ -267,24 +281,24 @@ func (b *haproxyBackend) breaker() BreakerState {
 	}
 	switch status {
 	case "UP", "DRAIN", "NOLB":
-		return BreakerClosed
+		return model.BreakerClosed
 	case "MAINT":
-		return BreakerForcedOpen
+		return model.BreakerForcedOpen
 	case "DOWN":
 		if total > 0 && counts["MAINT"] == total {
-			return BreakerForcedOpen
+			return model.BreakerForcedOpen
 		}
-		return BreakerOpen
+		return model.BreakerOpen
 	}
-	return BreakerUnknown
+	return model.BreakerUnknown
 }
 
 // fill writes the gathered series into o.
-func (b *haproxyBackend) fill(o *Observation) {
+func (b *haproxyBackend) fill(o *model.Observation) {
 	o.Breaker = b.breaker()
 	if !math.IsNaN(b.downChanges) && b.hasBackend {
 		o.Transitions = 2 * b.downChanges
-		if (o.Breaker == BreakerOpen || o.Breaker == BreakerForcedOpen) && b.downChanges > 0 {
+		if (o.Breaker == model.BreakerOpen || o.Breaker == model.BreakerForcedOpen) && b.downChanges > 0 {
 			o.Transitions--
 		}
 	}
@@ -296,9 +310,9 @@ func (b *haproxyBackend) fill(o *Observation) {
 	if len(codes) > 0 {
 		for code, n := range codes {
 			if code == "5xx" || code == "other" {
-				o.addCall(OutcomeFailure, partID(code), n)
+				o.AddCall(model.OutcomeFailure, model.PartID(code), n)
 			} else {
-				o.addCall(OutcomeSuccess, partID(code), n)
+				o.AddCall(model.OutcomeSuccess, model.PartID(code), n)
 			}
 		}
 	} else if sessions := b.value("sessions_total"); !math.IsNaN(sessions) {
@@ -309,12 +323,12 @@ func (b *haproxyBackend) fill(o *Observation) {
 				failed += v
 			}
 		}
-		o.addCall(OutcomeFailure, 0, failed)
-		o.addCall(OutcomeSuccess, 0, math.Max(0, sessions-failed))
+		o.AddCall(model.OutcomeFailure, 0, failed)
+		o.AddCall(model.OutcomeSuccess, 0, math.Max(0, sessions-failed))
 	}
 
 	for _, k := range []string{"retry_warnings_total", "redispatch_warnings_total"} {
-		o.add(&o.Retries, partID(k), b.value(k))
+		o.Add(&o.Retries, model.PartID(k), b.value(k))
 	}
 
 	o.PoolActive = b.value("current_sessions")

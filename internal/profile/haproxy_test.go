@@ -1,4 +1,4 @@
-package model
+package profile
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"resiltop/internal/model"
 	"strings"
 	"testing"
 )
@@ -13,7 +14,7 @@ import (
 // haproxyTestdata holds the project's HAProxy pages (repository testdata/).
 const haproxyTestdata = "../../testdata/haproxy"
 
-func haproxyPage(t testing.TB, name string) *Page {
+func haproxyPage(t testing.TB, name string) *model.Page {
 	t.Helper()
 	text, err := os.ReadFile(filepath.Join(haproxyTestdata, name))
 	if err != nil {
@@ -58,8 +59,8 @@ func TestHAProxyGolden(t *testing.T) {
 // TestHAProxySignals spells out the mapping the golden files hold, so a
 // regenerated golden file cannot silently change it.
 func TestHAProxySignals(t *testing.T) {
-	read := func(name string) map[string]Observation {
-		by := map[string]Observation{}
+	read := func(name string) map[string]model.Observation {
+		by := map[string]model.Observation{}
 		for _, o := range (haproxy{}).Read(haproxyPage(t, name)) {
 			by[o.Dependency] = o
 		}
@@ -78,13 +79,13 @@ func TestHAProxySignals(t *testing.T) {
 	}{
 		{"frontends are not dependencies", frontend, false},
 		{"backends only", len(h), 3},
-		{"UP is closed", h["pg"].Breaker, BreakerClosed},
-		{"DOWN by checks is open", h["mail"].Breaker, BreakerOpen},
-		{"every server in MAINT is forced open", h["stock"].Breaker, BreakerForcedOpen},
-		{"2xx+4xx succeed", h["pg"].Calls[OutcomeSuccess], 940.0},
-		{"5xx fail", h["pg"].Calls[OutcomeFailure], 60.0},
-		{"other fails", h["mail"].Calls[OutcomeFailure], 255.0},
-		{"no timeouts claimed", hasKey(h["pg"].Calls, OutcomeTimeout), false},
+		{"UP is closed", h["pg"].Breaker, model.BreakerClosed},
+		{"DOWN by checks is open", h["mail"].Breaker, model.BreakerOpen},
+		{"every server in MAINT is forced open", h["stock"].Breaker, model.BreakerForcedOpen},
+		{"2xx+4xx succeed", h["pg"].Calls[model.OutcomeSuccess], 940.0},
+		{"5xx fail", h["pg"].Calls[model.OutcomeFailure], 60.0},
+		{"other fails", h["mail"].Calls[model.OutcomeFailure], 255.0},
+		{"no timeouts claimed", hasKey(h["pg"].Calls, model.OutcomeTimeout), false},
 		{"retries + redispatches", h["pg"].Retries, 14.0},
 		{"queue is pool pending", h["pg"].PoolPending, 7.0},
 		{"sessions are pool in use", h["pg"].PoolActive, 20.0},
@@ -98,27 +99,27 @@ func TestHAProxySignals(t *testing.T) {
 		{"transitions while forced open", h["stock"].Transitions, 1.0},
 		{"transitions never down", h["pg"].Transitions, 0.0},
 
-		{"legacy backend 1 is UP", l["api"].Breaker, BreakerClosed},
-		{"legacy MAINT servers force open", l["cache"].Breaker, BreakerForcedOpen},
-		{"legacy DOWN with one MAINT server is open", l["auth"].Breaker, BreakerOpen},
+		{"legacy backend 1 is UP", l["api"].Breaker, model.BreakerClosed},
+		{"legacy MAINT servers force open", l["cache"].Breaker, model.BreakerForcedOpen},
+		{"legacy DOWN with one MAINT server is open", l["auth"].Breaker, model.BreakerOpen},
 		{"queue summed over servers", l["api"].PoolPending, 3.0},
 		{"sessions summed over servers", l["api"].PoolActive, 7.0},
 		{"server averages are not summed", math.IsNaN(l["api"].LatencyMean), true},
 
-		{"agg status forces open", s["db"].Breaker, BreakerForcedOpen},
-		{"agg with some MAINT stays closed", s["queue"].Breaker, BreakerClosed},
-		{"tcp failures are errors", s["db"].Calls[OutcomeFailure], 35.0},
-		{"tcp successes are the other sessions", s["db"].Calls[OutcomeSuccess], 965.0},
+		{"agg status forces open", s["db"].Breaker, model.BreakerForcedOpen},
+		{"agg with some MAINT stays closed", s["queue"].Breaker, model.BreakerClosed},
+		{"tcp failures are errors", s["db"].Calls[model.OutcomeFailure], 35.0},
+		{"tcp successes are the other sessions", s["db"].Calls[model.OutcomeSuccess], 965.0},
 		{"NaN gauge is unknown", math.IsNaN(s["queue"].PoolPending), true},
 
-		{"real capture: checks failing is open", r["pg"].Breaker, BreakerOpen},
-		{"real capture: 503s fail", r["pg"].Calls[OutcomeFailure], 20.0},
+		{"real capture: checks failing is open", r["pg"].Breaker, model.BreakerOpen},
+		{"real capture: 503s fail", r["pg"].Calls[model.OutcomeFailure], 20.0},
 		{"real capture: maxconn 4 × 2", r["pg"].PoolMax, 8.0},
 		{"real capture: one backend", len(r), 1},
 		{"real slow: queue behind maxconn", q["mail"].PoolPending, 10.0},
-		{"real slow: still up", q["mail"].Breaker, BreakerClosed},
+		{"real slow: still up", q["mail"].Breaker, model.BreakerClosed},
 		{"real slow: maxconn 2", q["mail"].PoolMax, 2.0},
-		{"real forced: servers in MAINT", f["mail"].Breaker, BreakerForcedOpen},
+		{"real forced: servers in MAINT", f["mail"].Breaker, model.BreakerForcedOpen},
 		{"real forced: down, up, down", f["mail"].Transitions, 3.0},
 		{"real forced: retries during the outage", f["mail"].Retries, 632.0},
 	}
@@ -131,7 +132,7 @@ func TestHAProxySignals(t *testing.T) {
 	}
 }
 
-func hasKey(m map[Outcome]float64, k Outcome) bool { _, ok := m[k]; return ok }
+func hasKey(m map[model.Outcome]float64, k model.Outcome) bool { _, ok := m[k]; return ok }
 
 func TestHAProxyDetect(t *testing.T) {
 	tests := []struct {
@@ -152,8 +153,8 @@ func TestHAProxyDetect(t *testing.T) {
 }
 
 func TestHAProxyRegistered(t *testing.T) {
-	for _, p := range Profiles() {
-		if p.Name() == HAProxyProfile {
+	for _, p := range Builtin() {
+		if p.Name() == HAProxy {
 			return
 		}
 	}
@@ -179,7 +180,7 @@ haproxy_backend_response_time_average_seconds{proxy="x",quantile="0.5"} 1
 		t.Fatalf("want x and y, got %+v", obs)
 	}
 	for _, o := range obs {
-		if o.Breaker != BreakerUnknown || !math.IsNaN(o.PoolPending) || !math.IsNaN(o.LatencyMean) {
+		if o.Breaker != model.BreakerUnknown || !math.IsNaN(o.PoolPending) || !math.IsNaN(o.LatencyMean) {
 			t.Errorf("%s: made-up values: breaker %v, pending %v, mean %v", o.Dependency, o.Breaker, o.PoolPending, o.LatencyMean)
 		}
 	}
