@@ -41,8 +41,8 @@ type breakerView struct {
 
 func (s *orderService) handleListBreakers(w http.ResponseWriter, _ *http.Request) {
 	out := map[string]breakerView{}
-	for _, d := range dependencyList {
-		b := s.deps[d].br
+	for d, c := range s.deps {
+		b := c.br
 		calls, failed := b.bufferedCalls()
 		out[d] = breakerView{
 			State:                actuatorState(b.state()),

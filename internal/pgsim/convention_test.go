@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ var conventionFamilies = []struct {
 	{"resilience_circuit_breaker_last_transition_timestamp_seconds", dto.MetricType_GAUGE, nil},
 	{"resilience_calls_total", dto.MetricType_COUNTER, []string{"outcome"}},
 	{"resilience_attempt_duration_seconds", dto.MetricType_HISTOGRAM, nil},
-	{"resilience_retries_total", dto.MetricType_COUNTER, nil},
+	{"resilience_retries_total", dto.MetricType_COUNTER, []string{"idempotent"}},
 	{"resilience_retries_exhausted_total", dto.MetricType_COUNTER, nil},
 	{"resilience_timeout_seconds", dto.MetricType_GAUGE, nil},
 	{"resilience_retry_max_attempts", dto.MetricType_GAUGE, nil},
@@ -43,9 +44,22 @@ var conventionFamilies = []struct {
 	{"resilience_pending_resolved_total", dto.MetricType_COUNTER, []string{"outcome"}},
 }
 
-// checkConvention asserts that a page carries the whole convention for all
-// three dependencies, with one-hot breaker states and histograms that reach
-// past the timeout.
+// calledByDefault are the gateway dependencies the order service calls
+// unless told otherwise (pg2 only with Config.Failover).
+var calledByDefault = []string{DepPG, DepMail, DepStock}
+
+// dbFamilies are the families the db pool exports: it has no breaker,
+// bulkhead or PENDING backlog, so it exports none of theirs.
+var dbFamilies = []string{
+	"resilience_calls_total", "resilience_attempt_duration_seconds", "resilience_retries_total",
+	"resilience_retries_exhausted_total", "resilience_retry_max_attempts",
+	"resilience_timeout_seconds", "resilience_pool_connections", "resilience_pool_max_connections",
+	"resilience_pool_pending_acquires", "resilience_pool_acquire_timeouts_total",
+}
+
+// checkConvention asserts that a page carries the whole convention for the
+// three gateway dependencies, with one-hot breaker states and histograms
+// that reach past the timeout, and the pool's part of it for db.
 func checkConvention(t *testing.T, fams map[string]*dto.MetricFamily) {
 	t.Helper()
 	for _, want := range conventionFamilies {
@@ -72,13 +86,16 @@ func checkConvention(t *testing.T, fams map[string]*dto.MetricFamily) {
 				}
 			}
 		}
-		for _, d := range Dependencies() {
+		for _, d := range calledByDefault {
 			if !seen[d] {
 				t.Errorf("%s has no series for dependency %s", want.name, d)
 			}
 		}
+		if seen[DepDB] != slices.Contains(dbFamilies, want.name) {
+			t.Errorf("%s: series for db %v, want %v", want.name, seen[DepDB], !seen[DepDB])
+		}
 	}
-	for _, d := range Dependencies() {
+	for _, d := range calledByDefault {
 		if sum := value(fams, "resilience_circuit_breaker_state", "dependency", d); sum != 1 {
 			t.Errorf("%s breaker state gauges sum to %v, want one-hot", d, sum)
 		}

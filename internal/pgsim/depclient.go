@@ -41,7 +41,8 @@ var (
 
 // retryable reports whether an attempt's error may be retried: connection
 // errors, timeouts and 5xx (409 is the gateway's "an earlier request with
-// this key failed; retry"). Safe for payments because of the idempotency key.
+// this key failed; retry"). Safe for payments because of the idempotency
+// key; without one (Config.NoIdempotencyKeys) the same policy charges twice.
 func retryable(err error) bool {
 	if err == nil {
 		return false
@@ -180,9 +181,10 @@ func (c *depClient) call(ctx context.Context, method, path string, body []byte, 
 		return nil, outcomeShortCircuited, errShortCircuited
 	}
 	start := time.Now()
+	idem := idempotentLabel(safeToRepeat(method, header))
 	resp, err := failsafe.With(c.retry, c.to).WithContext(ctx).GetWithExecution(
 		func(exec failsafe.Execution[*response]) (*response, error) {
-			return c.attempt(exec, method, path, body, header)
+			return c.attempt(exec, method, path, body, header, idem)
 		})
 	elapsed := time.Since(start)
 	if ctx.Err() != nil {
@@ -204,10 +206,17 @@ func (c *depClient) call(ctx context.Context, method, path string, body []byte, 
 	return resp, outcome, err
 }
 
-// attempt is one HTTP exchange, timed and traced for the pool gauges.
-func (c *depClient) attempt(exec failsafe.Execution[*response], method, path string, body []byte, header http.Header) (*response, error) {
+// safeToRepeat reports whether a request may be sent twice without a second
+// effect: a GET, or a request carrying an idempotency key.
+func safeToRepeat(method string, header http.Header) bool {
+	return method == http.MethodGet || header.Get("Idempotency-Key") != ""
+}
+
+// attempt is one HTTP exchange, timed and traced for the pool gauges. idem
+// is the retries' idempotent label.
+func (c *depClient) attempt(exec failsafe.Execution[*response], method, path string, body []byte, header http.Header, idem string) (*response, error) {
 	if !exec.IsFirstAttempt() {
-		c.m.retries.WithLabelValues(c.dep).Inc()
+		c.m.retries.WithLabelValues(c.dep, idem).Inc()
 	}
 	tr := &attemptTrace{c: c}
 	ctx := httptrace.WithClientTrace(exec.Context(), tr.trace())

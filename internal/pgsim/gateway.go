@@ -25,8 +25,10 @@ type depProfile struct {
 }
 
 var steadyProfiles = map[string]depProfile{
-	// A real PG sandbox: 100–500 ms, 60% of requests accepted.
+	// A real PG sandbox: 100–500 ms, 60% of requests accepted; pg2, where a
+	// failover goes, a little slower and steadier.
 	DepPG:    {100 * time.Millisecond, 500 * time.Millisecond, 0.4},
+	DepPG2:   {150 * time.Millisecond, 600 * time.Millisecond, 0.2},
 	DepMail:  {30 * time.Millisecond, 150 * time.Millisecond, 0.02},
 	DepStock: {10 * time.Millisecond, 60 * time.Millisecond, 0.01},
 }
@@ -51,8 +53,9 @@ type gatewayConfig struct {
 	AllowRemoteCallbacks bool
 }
 
-// payment is one idempotency key's request at the gateway.
+// payment is one idempotency key's request at one payment gateway (pg or pg2).
 type payment struct {
+	dep                              string
 	key, txKey, orderID, callbackURL string
 	amount                           int64
 	status, reason                   string
@@ -69,6 +72,8 @@ type gateway struct {
 	sc     *scenarios
 	client *http.Client // for callbacks
 
+	// Keys and orders are per payment gateway (scoped, see scoped); charges
+	// per order across both, since a second charge anywhere is a duplicate.
 	mu       sync.Mutex
 	byKey    map[string]*payment
 	byTx     map[string]*payment
@@ -128,9 +133,11 @@ func startGateway(cfg gatewayConfig) (*gateway, error) {
 	g.reg.MustRegister(g.dupCharges, g.chargesCtr, g.callbacks)
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/v1/payments", g.handlePayment)
-	mux.HandleFunc("GET /api/v1/payments/{key}", g.handleStatus)
-	mux.HandleFunc("GET /api/v1/payments", g.handleStatus)
+	for dep, prefix := range paymentPrefixes {
+		mux.HandleFunc("POST "+prefix+"/api/v1/payments", g.handlePayment(dep))
+		mux.HandleFunc("GET "+prefix+"/api/v1/payments/{key}", g.handleStatus(dep))
+		mux.HandleFunc("GET "+prefix+"/api/v1/payments", g.handleStatus(dep))
+	}
 	mux.HandleFunc("POST /api/v1/mail", g.handleSimple(DepMail))
 	mux.HandleFunc("POST /api/v1/stock/reservations", g.handleSimple(DepStock))
 	mux.HandleFunc("GET /sim/scenario", g.handleGetScenario)
@@ -224,8 +231,8 @@ func (g *gateway) prune(before time.Time) {
 	for k, p := range g.byTx {
 		if p.created.Before(before) {
 			delete(g.byTx, k)
-			if g.byOrder[p.orderID] == p {
-				delete(g.byOrder, p.orderID)
+			if g.byOrder[scoped(p.dep, p.orderID)] == p {
+				delete(g.byOrder, scoped(p.dep, p.orderID))
 				delete(g.charges, p.orderID)
 			}
 		}
@@ -241,12 +248,22 @@ func (g *gateway) latency(dep, scen string) time.Duration {
 	return g.rnd.Between(p.latencyMin, p.latencyMax)
 }
 
+// paymentPrefixes are the path prefixes of the payment gateways' APIs.
+var paymentPrefixes = map[string]string{DepPG: "", DepPG2: "/pg2"}
+
+// scoped qualifies a payment's key or order id by its gateway: pg and pg2
+// know nothing of each other's payments.
+func scoped(dep, id string) string { return dep + "\x00" + id }
+
 // disrupt applies the scenario's faults that come before any processing. It
 // reports whether it answered (or dropped) the request. Blackholed requests
 // are held here until the scenario changes or the gateway stops; before
 // holding, onHold runs (pg uses it to process some of them: the request
-// arrived, only the answer is lost).
-func (g *gateway) disrupt(w http.ResponseWriter, r *http.Request, dep string, onHold func()) bool {
+// arrived, only the answer is lost). With late set, flaky's resets are left
+// to the caller (reset true): a payment is charged first and its answer is
+// lost, as when a connection dies on the way back, which is what makes a
+// retry without an idempotency key charge twice.
+func (g *gateway) disrupt(w http.ResponseWriter, r *http.Request, dep string, onHold func(), late bool) (handled, reset bool) {
 	scen, changed := g.sc.watch(dep)
 	switch scen {
 	case Outage:
@@ -255,15 +272,17 @@ func (g *gateway) disrupt(w http.ResponseWriter, r *http.Request, dep string, on
 		} else {
 			resetConn(w)
 		}
-		return true
+		return true, false
 	case Flaky:
 		switch x := g.rnd.Float64(); {
 		case x < 0.5:
 			writeError(w, http.StatusBadGateway, dep+" is flaky")
-			return true
+			return true, false
+		case x < 0.6 && late:
+			return false, true
 		case x < 0.6:
 			resetConn(w)
-			return true
+			return true, false
 		}
 	case Blackhole:
 		if onHold != nil {
@@ -277,7 +296,7 @@ func (g *gateway) disrupt(w http.ResponseWriter, r *http.Request, dep string, on
 		// Close the connection without an answer.
 		panic(http.ErrAbortHandler)
 	}
-	return false
+	return false, false
 }
 
 // resetConn closes the client's connection with a TCP RST, as a crashed or
@@ -334,61 +353,70 @@ func isLoopbackHost(h string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func (g *gateway) handlePayment(w http.ResponseWriter, r *http.Request) {
-	key := r.Header.Get("Idempotency-Key")
-	if len(key) > 128 {
-		writeError(w, http.StatusBadRequest, "Idempotency-Key longer than 128 characters")
-		return
-	}
-	if key != "" {
-		g.mu.Lock()
-		g.attempts[key] = append(g.attempts[key], time.Now())
-		g.mu.Unlock()
-	}
-	req, err := decodePaymentRequest(r.Body, g.cfg.AllowRemoteCallbacks)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	onHold := func() {
-		if g.rnd.Float64() < 0.5 {
-			p := g.claim(key, req)
-			if p != nil {
-				p.darkAnswer = true
-				g.accept(p)
+// handlePayment serves a payment gateway's (pg or pg2) payment requests.
+func (g *gateway) handlePayment(dep string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get("Idempotency-Key")
+		if len(key) > 128 {
+			writeError(w, http.StatusBadRequest, "Idempotency-Key longer than 128 characters")
+			return
+		}
+		if key != "" {
+			key = scoped(dep, key)
+			g.mu.Lock()
+			g.attempts[key] = append(g.attempts[key], time.Now())
+			g.mu.Unlock()
+		}
+		req, err := decodePaymentRequest(r.Body, g.cfg.AllowRemoteCallbacks)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		onHold := func() {
+			if g.rnd.Float64() < 0.5 {
+				p := g.claim(dep, key, req)
+				if p != nil {
+					p.darkAnswer = true
+					g.accept(p)
+				}
 			}
 		}
-	}
-	if g.disrupt(w, r, DepPG, onHold) {
-		return
-	}
-	p := g.claim(key, req)
-	if p == nil {
-		g.answerDuplicate(w, r, key)
-		return
-	}
-	if !g.sleep(g.latency(DepPG, g.sc.get(DepPG))) {
-		g.finish(p, http.StatusServiceUnavailable, []byte(`{"error":"gateway shutting down"}`))
+		handled, reset := g.disrupt(w, r, dep, onHold, true)
+		if handled {
+			return
+		}
+		p := g.claim(dep, key, req)
+		if p == nil {
+			g.answerDuplicate(w, r, key)
+			return
+		}
+		if !g.sleep(g.latency(dep, g.sc.get(dep))) {
+			g.finish(p, http.StatusServiceUnavailable, []byte(`{"error":"gateway shutting down"}`))
+			writeRaw(w, p.code, p.body)
+			return
+		}
+		if g.rnd.Float64() < steadyProfiles[dep].failRate {
+			// The sandbox's "server unstable": nothing was charged, so the key
+			// is forgotten and a retry is processed afresh.
+			g.finish(p, http.StatusInternalServerError, []byte(`{"error":"server unstable, try again"}`))
+			writeRaw(w, p.code, p.body)
+			return
+		}
+		g.accept(p)
+		if reset {
+			resetConn(w) // charged, and the answer is lost on the way back
+			return
+		}
 		writeRaw(w, p.code, p.body)
-		return
 	}
-	if g.rnd.Float64() < steadyProfiles[DepPG].failRate {
-		// The sandbox's "server unstable": nothing was charged, so the key
-		// is forgotten and a retry is processed afresh.
-		g.finish(p, http.StatusInternalServerError, []byte(`{"error":"server unstable, try again"}`))
-		writeRaw(w, p.code, p.body)
-		return
-	}
-	g.accept(p)
-	writeRaw(w, p.code, p.body)
 }
 
-// claim registers key's first request and returns its payment, or nil when
-// the key is already known (a retry, or a concurrent duplicate). Keyless
-// requests are always new, which is how duplicate charges happen.
-func (g *gateway) claim(key string, req paymentRequest) *payment {
+// claim registers key's first request at dep and returns its payment, or
+// nil when the key is already known (a retry, or a concurrent duplicate).
+// Keyless requests are always new, which is how duplicate charges happen.
+func (g *gateway) claim(dep, key string, req paymentRequest) *payment {
 	p := &payment{
-		key: key, orderID: req.OrderID, amount: req.Amount, callbackURL: req.CallbackURL,
+		dep: dep, key: key, orderID: req.OrderID, amount: req.Amount, callbackURL: req.CallbackURL,
 		created: time.Now(), done: make(chan struct{}),
 	}
 	if key == "" {
@@ -421,7 +449,7 @@ func (g *gateway) accept(p *payment) {
 	g.mu.Lock()
 	p.txKey, p.status, p.code, p.body = tx, statusPending, http.StatusOK, body
 	g.byTx[tx] = p
-	g.byOrder[p.orderID] = p
+	g.byOrder[scoped(p.dep, p.orderID)] = p
 	g.charges[p.orderID]++
 	dup := g.charges[p.orderID] > 1
 	g.mu.Unlock()
@@ -479,7 +507,7 @@ func (g *gateway) process(p *payment) {
 	p.status, p.reason = status, reason
 	g.mu.Unlock()
 
-	scen := g.sc.get(DepPG)
+	scen := g.sc.get(p.dep)
 	if (p.darkAnswer && scen == Blackhole) || (scen == CallbackLoss && g.rnd.Float64() < 0.5) {
 		g.callbacks.WithLabelValues("lost").Inc()
 		return
@@ -524,34 +552,40 @@ type callbackBody struct {
 	Reason         string `json:"reason,omitempty"`
 }
 
-func (g *gateway) handleStatus(w http.ResponseWriter, r *http.Request) {
-	key, orderID := r.PathValue("key"), r.URL.Query().Get("orderId")
-	if key == "" && orderID == "" {
-		writeError(w, http.StatusBadRequest, "want /api/v1/payments/{transactionKey} or ?orderId=")
-		return
+// handleStatus serves a payment gateway's status API.
+func (g *gateway) handleStatus(dep string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		key, orderID := r.PathValue("key"), r.URL.Query().Get("orderId")
+		if key == "" && orderID == "" {
+			writeError(w, http.StatusBadRequest, "want /api/v1/payments/{transactionKey} or ?orderId=")
+			return
+		}
+		if handled, _ := g.disrupt(w, r, dep, nil, false); handled {
+			return
+		}
+		if !g.sleep(g.latency(dep, g.sc.get(dep)) / 4) {
+			writeError(w, http.StatusServiceUnavailable, "gateway shutting down")
+			return
+		}
+		g.mu.Lock()
+		p := g.byTx[key]
+		if key == "" {
+			p = g.byOrder[scoped(dep, orderID)]
+		}
+		if p != nil && p.dep != dep {
+			p = nil
+		}
+		var body callbackBody
+		if p != nil {
+			body = callbackBody{TransactionKey: p.txKey, OrderID: p.orderID, Status: p.status, Reason: p.reason}
+		}
+		g.mu.Unlock()
+		if p == nil {
+			writeError(w, http.StatusNotFound, "no such payment")
+			return
+		}
+		writeJSON(w, http.StatusOK, body)
 	}
-	if g.disrupt(w, r, DepPG, nil) {
-		return
-	}
-	if !g.sleep(g.latency(DepPG, g.sc.get(DepPG)) / 4) {
-		writeError(w, http.StatusServiceUnavailable, "gateway shutting down")
-		return
-	}
-	g.mu.Lock()
-	p := g.byTx[key]
-	if key == "" {
-		p = g.byOrder[orderID]
-	}
-	var body callbackBody
-	if p != nil {
-		body = callbackBody{TransactionKey: p.txKey, OrderID: p.orderID, Status: p.status, Reason: p.reason}
-	}
-	g.mu.Unlock()
-	if p == nil {
-		writeError(w, http.StatusNotFound, "no such payment")
-		return
-	}
-	writeJSON(w, http.StatusOK, body)
 }
 
 // simpleRequest is the body mail and stock accept.
@@ -571,7 +605,7 @@ func (g *gateway) handleSimple(dep string) http.HandlerFunc {
 			writeError(w, http.StatusBadRequest, "orderId is required")
 			return
 		}
-		if g.disrupt(w, r, dep, nil) {
+		if handled, _ := g.disrupt(w, r, dep, nil, false); handled {
 			return
 		}
 		if !g.sleep(g.latency(dep, g.sc.get(dep))) {
@@ -626,11 +660,11 @@ func (g *gateway) handleSetScenario(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"scenarios": g.sc.all()})
 }
 
-// attemptTimes returns when requests with the idempotency key arrived.
+// attemptTimes returns when requests with the idempotency key arrived at pg.
 func (g *gateway) attemptTimes(key string) []time.Time {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return append([]time.Time(nil), g.attempts[key]...)
+	return append([]time.Time(nil), g.attempts[scoped(DepPG, key)]...)
 }
 
 // chargesFor returns how often orderID was charged.

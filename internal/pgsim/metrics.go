@@ -50,7 +50,8 @@ const (
 // latency no attempt had.
 var attemptBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 3.1, 4, 5, 10}
 
-// liveValues are a dependency's gauges read at scrape time.
+// liveValues are a dependency's gauges read at scrape time; those of a part
+// the dependency lacks (depSettings) are not exported.
 type liveValues struct {
 	poolActive, poolIdle, poolPending float64
 	bulkheadInFlight                  float64
@@ -73,12 +74,30 @@ type metrics struct {
 	orders           *prometheus.CounterVec
 }
 
-// depSettings are the configuration gauges of one dependency.
+// depSettings are the configuration gauges of one dependency and the parts
+// it has: a dependency without a breaker, bulkhead, pool or PENDING backlog
+// exports none of their series, so resiltop shows them unknown, not zero.
 type depSettings struct {
 	timeout     time.Duration
 	maxAttempts int
-	bulkheadMax int
-	poolMax     int
+	bulkheadMax int // 0: no bulkhead
+	poolMax     int // 0: no pool
+	breaker     bool
+	pending     bool
+}
+
+// Values of resilience_retries_total's idempotent label: whether a retried
+// request was safe to repeat (a GET, or one carrying an idempotency key).
+const (
+	idempotentYes = "true"
+	idempotentNo  = "false"
+)
+
+func idempotentLabel(safe bool) string {
+	if safe {
+		return idempotentYes
+	}
+	return idempotentNo
 }
 
 func newMetrics(settings map[string]depSettings, live func(dep string) liveValues) *metrics {
@@ -101,8 +120,8 @@ func newMetrics(settings map[string]depSettings, live func(dep string) liveValue
 			Name: "resilience_attempt_duration_seconds", Help: "Duration of every attempt, retries included.", Buckets: attemptBuckets,
 		}, dep),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "resilience_retries_total", Help: "Attempts after the first.",
-		}, dep),
+			Name: "resilience_retries_total", Help: "Attempts after the first; idempotent=false when the request was neither a GET nor carried an idempotency key.",
+		}, []string{"dependency", "idempotent"}),
 		retriesExhausted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "resilience_retries_exhausted_total", Help: "Calls that ran out of attempts.",
 		}, dep),
@@ -135,41 +154,46 @@ func newMetrics(settings map[string]depSettings, live func(dep string) liveValue
 	for d, s := range settings {
 		timeoutG.WithLabelValues(d).Set(s.timeout.Seconds())
 		attemptsG.WithLabelValues(d).Set(float64(s.maxAttempts))
-		bulkheadMaxG.WithLabelValues(d).Set(float64(s.bulkheadMax))
-		poolMaxG.WithLabelValues(d).Set(float64(s.poolMax))
 		// Zeros that are known from the start, so rates are known at once.
-		for _, st := range breakerStates {
-			m.breakerState.WithLabelValues(d, st).Set(0)
-			for _, to := range breakerStates {
-				if st != to {
-					m.transitions.WithLabelValues(d, st, to)
+		if s.bulkheadMax > 0 {
+			bulkheadMaxG.WithLabelValues(d).Set(float64(s.bulkheadMax))
+		}
+		if s.poolMax > 0 {
+			poolMaxG.WithLabelValues(d).Set(float64(s.poolMax))
+			m.acquireTimeouts.WithLabelValues(d)
+		}
+		if s.breaker {
+			for _, st := range breakerStates {
+				m.breakerState.WithLabelValues(d, st).Set(0)
+				for _, to := range breakerStates {
+					if st != to {
+						m.transitions.WithLabelValues(d, st, to)
+					}
 				}
 			}
+			m.breakerState.WithLabelValues(d, stateClosed).Set(1)
+			m.lastTransition.WithLabelValues(d).Set(now)
 		}
-		m.breakerState.WithLabelValues(d, stateClosed).Set(1)
-		m.lastTransition.WithLabelValues(d).Set(now)
 		for _, o := range callOutcomes {
 			m.calls.WithLabelValues(d, o)
 		}
 		m.attemptDuration.WithLabelValues(d)
-		m.retries.WithLabelValues(d)
+		m.retries.WithLabelValues(d, idempotentYes)
+		m.retries.WithLabelValues(d, idempotentNo)
 		m.retriesExhausted.WithLabelValues(d)
-		m.acquireTimeouts.WithLabelValues(d)
-		m.pendingCreated.WithLabelValues(d)
-		for _, o := range []string{resolvedSuccess, resolvedFailure, resolvedExpired} {
-			m.pendingResolved.WithLabelValues(d, o)
+		if s.pending {
+			m.pendingCreated.WithLabelValues(d)
+			for _, o := range []string{resolvedSuccess, resolvedFailure, resolvedExpired} {
+				m.pendingResolved.WithLabelValues(d, o)
+			}
 		}
 	}
 	for _, s := range []string{orderSuccess, orderFailed, orderExpired, orderRejected} {
 		m.orders.WithLabelValues(s)
 	}
-	deps := make([]string, 0, len(settings))
-	for d := range settings {
-		deps = append(deps, d)
-	}
 	m.reg.MustRegister(m.breakerState, m.transitions, m.lastTransition, m.calls, m.attemptDuration,
 		m.retries, m.retriesExhausted, m.acquireTimeouts, m.pendingCreated, m.pendingResolved, m.orders,
-		timeoutG, attemptsG, bulkheadMaxG, poolMaxG, &liveCollector{deps: deps, read: live})
+		timeoutG, attemptsG, bulkheadMaxG, poolMaxG, &liveCollector{settings: settings, read: live})
 	return m
 }
 
@@ -197,8 +221,8 @@ var (
 // liveCollector reads gauges that change with every request at scrape time
 // instead of updating gauge vectors on every connection event.
 type liveCollector struct {
-	deps []string
-	read func(dep string) liveValues
+	settings map[string]depSettings
+	read     func(dep string) liveValues
 }
 
 // Describe implements prometheus.Collector.
@@ -210,13 +234,19 @@ func (c *liveCollector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, d := range c.deps {
+	for d, s := range c.settings {
 		v := c.read(d)
-		ch <- prometheus.MustNewConstMetric(descPoolConns, prometheus.GaugeValue, v.poolActive, d, "active")
-		ch <- prometheus.MustNewConstMetric(descPoolConns, prometheus.GaugeValue, v.poolIdle, d, "idle")
-		ch <- prometheus.MustNewConstMetric(descPoolPending, prometheus.GaugeValue, v.poolPending, d)
-		ch <- prometheus.MustNewConstMetric(descInFlight, prometheus.GaugeValue, v.bulkheadInFlight, d)
-		ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, v.pendingCount, d)
-		ch <- prometheus.MustNewConstMetric(descPendingOldest, prometheus.GaugeValue, v.pendingOldest, d)
+		if s.poolMax > 0 {
+			ch <- prometheus.MustNewConstMetric(descPoolConns, prometheus.GaugeValue, v.poolActive, d, "active")
+			ch <- prometheus.MustNewConstMetric(descPoolConns, prometheus.GaugeValue, v.poolIdle, d, "idle")
+			ch <- prometheus.MustNewConstMetric(descPoolPending, prometheus.GaugeValue, v.poolPending, d)
+		}
+		if s.bulkheadMax > 0 {
+			ch <- prometheus.MustNewConstMetric(descInFlight, prometheus.GaugeValue, v.bulkheadInFlight, d)
+		}
+		if s.pending {
+			ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, v.pendingCount, d)
+			ch <- prometheus.MustNewConstMetric(descPendingOldest, prometheus.GaugeValue, v.pendingOldest, d)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,16 @@ type clientConfig struct {
 	// which a payment the gateway has never seen is failed as expired.
 	ReconcileAfter, ReconcileInterval, GiveUpAfter time.Duration
 	DrainTimeout                                   time.Duration
+	// The lessons' switches and sizes, as in Config.
+	DBPool              int
+	DBAcquireTimeout    time.Duration
+	ReleaseDBBeforeCall bool
+	NoIdempotencyKeys   bool
+	ViaProxy            bool
+	ProxyTryTimeout     time.Duration
+	Failover            bool
+	BurstConcurrency    int
+	BurstDuration       time.Duration
 }
 
 // order is a PENDING order; settled orders are forgotten.
@@ -44,8 +55,10 @@ type order struct {
 	id, user string
 	amount   int64
 	created  time.Time
-	calling  bool // the first payment call is still in progress
-	polling  bool // a reconciler poll is in progress
+	gateway  string        // the payment gateway its payment went to: pg, or pg2 after a failover
+	calling  bool          // the first payment call is still in progress
+	polling  bool          // a reconciler poll is in progress
+	done     chan struct{} // closed when process returns
 }
 
 type orderService struct {
@@ -53,8 +66,12 @@ type orderService struct {
 	m     *metrics
 	rnd   *lockedRand
 	deps  map[string]*depClient
+	db    *dbPool
+	proxy *retryProxy // nil unless ViaProxy
 	runID string
 	seq   atomic.Int64
+
+	bursting atomic.Bool
 
 	mu     sync.Mutex
 	orders map[string]*order
@@ -99,15 +116,35 @@ func startOrderService(cfg clientConfig) (*orderService, error) {
 	}
 	s.callbackURL = s.url + "/api/v1/payments/callback"
 	s.root, s.cancel = context.WithCancel(context.Background())
-	settings := map[string]depSettings{}
-	for _, d := range dependencyList {
+	called := []string{DepPG, DepMail, DepStock}
+	if cfg.Failover {
+		called = append(called, DepPG2)
+	}
+	settings := map[string]depSettings{
+		DepDB: {timeout: cfg.DBAcquireTimeout, maxAttempts: 1, poolMax: cfg.DBPool},
+	}
+	for _, d := range called {
 		settings[d] = depSettings{timeout: cfg.Policy.attemptTimeout, maxAttempts: cfg.Policy.maxAttempts,
-			bulkheadMax: cfg.Policy.bulkhead, poolMax: cfg.Policy.poolMax}
+			bulkheadMax: cfg.Policy.bulkhead, poolMax: cfg.Policy.poolMax, breaker: true, pending: true}
+	}
+	if cfg.ViaProxy {
+		settings[DepPGProxy] = depSettings{timeout: cfg.ProxyTryTimeout, maxAttempts: proxyTries}
 	}
 	s.m = newMetrics(settings, s.live)
+	s.db = newDBPool(cfg.DBPool, cfg.DBAcquireTimeout, s.m, s.rnd)
+	bases := map[string]string{DepPG: cfg.GatewayURL, DepMail: cfg.GatewayURL, DepStock: cfg.GatewayURL,
+		DepPG2: strings.TrimSuffix(cfg.GatewayURL, "/") + paymentPrefixes[DepPG2]}
+	if cfg.ViaProxy {
+		p, err := startRetryProxy(cfg.GatewayURL, cfg.ProxyTryTimeout, s.m)
+		if err != nil {
+			_ = ln.Close()
+			return nil, err
+		}
+		s.proxy, bases[DepPG] = p, p.url
+	}
 	s.deps = map[string]*depClient{}
-	for _, d := range dependencyList {
-		s.deps[d] = newDepClient(s.root, d, cfg.GatewayURL, cfg.Policy, s.m, s.rnd)
+	for _, d := range called {
+		s.deps[d] = newDepClient(s.root, d, bases[d], cfg.Policy, s.m, s.rnd)
 	}
 	s.accepting = true
 
@@ -130,11 +167,15 @@ func startOrderService(cfg clientConfig) (*orderService, error) {
 	return s, nil
 }
 
-// live feeds the scrape-time gauges.
+// live feeds the scrape-time gauges. The PENDING backlog is the payment
+// step's, counted on pg whichever gateway took the payment.
 func (s *orderService) live(dep string) liveValues {
 	var v liveValues
 	if c := s.deps[dep]; c != nil {
 		v.poolActive, v.poolIdle, v.poolPending, v.bulkheadInFlight = c.live()
+	}
+	if dep == DepDB {
+		v.poolActive, v.poolIdle, v.poolPending = s.db.live()
 	}
 	if dep == DepPG {
 		now := time.Now()
@@ -179,6 +220,11 @@ func (s *orderService) close(ctx context.Context) error {
 	if serr := shutdownServer(ctx, s.srv); serr != nil && err == nil {
 		err = serr
 	}
+	if s.proxy != nil {
+		if perr := s.proxy.close(ctx); perr != nil && err == nil {
+			err = perr
+		}
+	}
 	for _, c := range s.deps {
 		c.close()
 	}
@@ -198,51 +244,108 @@ func (s *orderService) begin() bool {
 
 // place creates a PENDING order for user and starts processing it.
 func (s *orderService) place(user string) (string, error) {
+	o, err := s.start(user)
+	if err != nil {
+		return "", err
+	}
+	return o.id, nil
+}
+
+// start creates a PENDING order for user and starts processing it; the
+// order's done channel closes when its first payment call has ended.
+func (s *orderService) start(user string) (*order, error) {
 	if !s.begin() {
-		return "", errShuttingDown
+		return nil, errShuttingDown
 	}
 	s.mu.Lock()
 	if _, busy := s.byUser[user]; busy {
 		s.mu.Unlock()
 		s.work.Done()
 		s.m.orders.WithLabelValues(orderRejected).Inc()
-		return "", errUserPending
+		return nil, errUserPending
 	}
 	o := &order{
-		id: fmt.Sprintf("ord-%s-%d", s.runID, s.seq.Add(1)), user: user,
-		amount: int64(1000 + s.rnd.IntN(99000)), created: time.Now(), calling: true,
+		id: fmt.Sprintf("ord-%s-%d", s.runID, s.seq.Add(1)), user: user, gateway: DepPG,
+		amount: int64(1000 + s.rnd.IntN(99000)), created: time.Now(), calling: true, done: make(chan struct{}),
 	}
 	s.orders[o.id] = o
 	s.byUser[user] = o.id
 	s.mu.Unlock()
 	s.m.pendingCreated.WithLabelValues(DepPG).Inc()
 	go s.process(o)
-	return o.id, nil
+	return o, nil
 }
 
-// process reserves stock and asks pg for the payment. The order stays
-// PENDING unless the answer is definite: the callback or the reconciler
-// settles it.
+// keyed returns a header with an idempotency key for a POST, or none when
+// the service runs without keys (Config.NoIdempotencyKeys).
+func (s *orderService) keyed(key string) http.Header {
+	if s.cfg.NoIdempotencyKeys {
+		return nil
+	}
+	return http.Header{"Idempotency-Key": {key}}
+}
+
+// process reserves stock, records the payment in the database and asks the
+// gateway for it. The order stays PENDING unless the answer is definite:
+// the callback or the reconciler settles it. The database connection is
+// held across the payment call (the classic mistake: a slow gateway then
+// drains the db pool) unless ReleaseDBBeforeCall says otherwise.
 func (s *orderService) process(o *order) {
 	defer s.work.Done()
+	defer close(o.done)
 	defer func() {
 		s.mu.Lock()
 		o.calling = false
 		s.mu.Unlock()
 	}()
 	body, _ := json.Marshal(simpleRequest{OrderID: o.id, Quantity: 1})
-	if _, outcome, _ := s.deps[DepStock].call(s.root, http.MethodPost, "/api/v1/stock/reservations", body, nil); outcome != outcomeSuccess {
+	if _, outcome, _ := s.deps[DepStock].call(s.root, http.MethodPost, "/api/v1/stock/reservations", body, s.keyed("stock-"+o.id)); outcome != outcomeSuccess {
 		if outcome != "" {
 			s.settle(o.id, orderFailed)
 		}
 		return
 	}
-	body, _ = json.Marshal(paymentRequest{OrderID: o.id, Amount: o.amount, CallbackURL: s.callbackURL})
-	h := http.Header{"Idempotency-Key": {o.id}}
-	_, outcome, err := s.deps[DepPG].call(s.root, http.MethodPost, "/api/v1/payments", body, h)
+	conn, err := s.db.acquire(s.root)
+	if err == nil {
+		err = conn.exec(s.root) // INSERT the payment row
+	}
+	if err != nil {
+		if conn != nil {
+			conn.release()
+		}
+		if s.root.Err() == nil {
+			s.settle(o.id, orderFailed) // no payment was asked for
+		}
+		return
+	}
+	if s.cfg.ReleaseDBBeforeCall {
+		conn.release()
+	}
+	outcome, err := s.pay(o)
+	if s.cfg.ReleaseDBBeforeCall {
+		_ = s.db.query(s.root) // UPDATE the payment row
+	} else {
+		_ = conn.exec(s.root)
+		conn.release()
+	}
 	if outcome != outcomeSuccess && outcome != "" && definite(err) {
 		s.settle(o.id, orderFailed)
 	}
+}
+
+// pay asks pg for o's payment, or pg2 when failover is on and pg's breaker
+// refused the call: a short-circuited call sent nothing, so pg2 cannot
+// charge a payment pg also took.
+func (s *orderService) pay(o *order) (string, error) {
+	body, _ := json.Marshal(paymentRequest{OrderID: o.id, Amount: o.amount, CallbackURL: s.callbackURL})
+	_, outcome, err := s.deps[DepPG].call(s.root, http.MethodPost, "/api/v1/payments", body, s.keyed(o.id))
+	if pg2 := s.deps[DepPG2]; pg2 != nil && outcome == outcomeShortCircuited {
+		s.mu.Lock()
+		o.gateway = DepPG2
+		s.mu.Unlock()
+		_, outcome, err = pg2.call(s.root, http.MethodPost, "/api/v1/payments", body, s.keyed(o.id))
+	}
+	return outcome, err
 }
 
 // settle ends a PENDING order once; later calls for it do nothing.
@@ -272,7 +375,7 @@ func (s *orderService) settle(id, status string) {
 func (s *orderService) notify(id string) {
 	defer s.work.Done()
 	body, _ := json.Marshal(simpleRequest{OrderID: id})
-	_, _, _ = s.deps[DepMail].call(s.root, http.MethodPost, "/api/v1/mail", body, nil)
+	_, _, _ = s.deps[DepMail].call(s.root, http.MethodPost, "/api/v1/mail", body, s.keyed("mail-"+id))
 }
 
 // loadLoop places orders at RPS for random users.
@@ -327,7 +430,10 @@ func (s *orderService) poll(o *order) {
 		o.polling = false
 		s.mu.Unlock()
 	}()
-	resp, outcome, _ := s.deps[DepPG].call(s.root, http.MethodGet, "/api/v1/payments?orderId="+url.QueryEscape(o.id), nil, nil)
+	s.mu.Lock()
+	gw := s.deps[o.gateway]
+	s.mu.Unlock()
+	resp, outcome, _ := gw.call(s.root, http.MethodGet, "/api/v1/payments?orderId="+url.QueryEscape(o.id), nil, nil)
 	if outcome != outcomeSuccess || resp == nil {
 		return
 	}
@@ -348,6 +454,58 @@ func (s *orderService) poll(o *order) {
 	case statusFailed:
 		s.settle(o.id, orderFailed)
 	}
+}
+
+// burst starts BurstConcurrency workers that each place an order, wait
+// for its payment call to end and place the next, for BurstDuration. Every
+// burst order has a user of its own, so none is refused as a second order.
+func (s *orderService) burst() (string, error) {
+	if !s.bursting.CompareAndSwap(false, true) {
+		return "", ErrBurstRunning
+	}
+	if !s.begin() {
+		s.bursting.Store(false)
+		return "", errShuttingDown
+	}
+	n, d := s.cfg.BurstConcurrency, s.cfg.BurstDuration
+	s.cfg.Logf("burst: %d concurrent orders for %v", n, d)
+	go func() {
+		defer s.work.Done()
+		defer s.bursting.Store(false)
+		end := time.NewTimer(d)
+		defer end.Stop()
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					o, err := s.start(fmt.Sprintf("burst-%s-%d", s.runID, s.seq.Add(1)))
+					if err != nil {
+						return // shutting down
+					}
+					select {
+					case <-o.done:
+					case <-stop:
+						return
+					}
+				}
+			}()
+		}
+		select {
+		case <-end.C:
+		case <-s.stop:
+		}
+		close(stop)
+		wg.Wait()
+	}()
+	return fmt.Sprintf("burst: %d concurrent orders for %v", n, d), nil
 }
 
 // orderRequest is the body of POST /orders.

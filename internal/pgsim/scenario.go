@@ -13,21 +13,32 @@ const (
 	Steady       = "steady"        // the dependency's defaults
 	Slow         = "slow"          // latency 2–6 s, past the 3 s read timeout half the time
 	Outage       = "outage"        // every request fails fast: 503 or a reset connection
-	Flaky        = "flaky"         // 50% 502s and 10% reset connections before the defaults apply
+	Flaky        = "flaky"         // 50% 502s and 10% reset connections (a payment is charged before its reset) before the defaults apply
 	Blackhole    = "blackhole"     // accepts and never answers until the scenario changes
-	CallbackLoss = "callback-loss" // half the payment callbacks are never sent (pg only; steady elsewhere)
+	CallbackLoss = "callback-loss" // half the payment callbacks are never sent (pg and pg2; steady elsewhere)
 )
 
-// Dependency names the simulated gateway serves.
+// Dependency names the simulated gateway serves, each with its own scenario.
+// pg2 is a second payment gateway that the order service fails over to when
+// Config.Failover is set.
 const (
 	DepPG    = "pg"
 	DepMail  = "mail"
 	DepStock = "stock"
+	DepPG2   = "pg2"
+)
+
+// Dependencies of the order service that live inside it and have no
+// scenario: its database pool and the sidecar proxy in front of pg
+// (Config.ViaProxy).
+const (
+	DepDB      = "db"
+	DepPGProxy = "pg-proxy"
 )
 
 var (
 	scenarioNames  = []string{Steady, Slow, Outage, Flaky, Blackhole, CallbackLoss}
-	dependencyList = []string{DepPG, DepMail, DepStock}
+	dependencyList = []string{DepPG, DepMail, DepStock, DepPG2}
 )
 
 // Errors for bad scenario requests; HTTP handlers answer them with 4xx.
@@ -39,7 +50,8 @@ var (
 // ScenarioNames lists every scenario name.
 func ScenarioNames() []string { return slices.Clone(scenarioNames) }
 
-// Dependencies lists the simulated dependencies.
+// Dependencies lists the gateway's simulated dependencies, those a scenario
+// can be set for: pg, mail, stock, pg2.
 func Dependencies() []string { return slices.Clone(dependencyList) }
 
 func validateScenario(dep, name string) error {

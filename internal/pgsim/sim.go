@@ -2,6 +2,7 @@ package pgsim
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,6 +45,32 @@ type Config struct {
 	// AllowRemoteCallbacks lets the gateway send callbacks off loopback.
 	AllowRemoteCallbacks bool
 
+	// DBPool is the size of the order service's database pool (20: at the
+	// default 20 orders/s a steady pg keeps up to ~15 in use, held across
+	// its calls).
+	DBPool int
+	// ReleaseDBBeforeCall makes the order handler return its database
+	// connection before calling pg and take one again after, the fix for
+	// the default: holding it across the call, so that a slow pg drains the
+	// db pool.
+	ReleaseDBBeforeCall bool
+	// NoIdempotencyKeys makes the order service send its requests without
+	// idempotency keys while still retrying them: the gateway then charges
+	// an order twice when a charged payment's answer is lost.
+	NoIdempotencyKeys bool
+	// MaxAttempts is the order client's attempts per call, the first
+	// included (3); 1 turns its retries off.
+	MaxAttempts int
+	// ViaProxy puts a reverse proxy between the order service and pg that
+	// retries a try that timed out by itself, as some proxies do by
+	// default; it reports its own retries as dependency pg-proxy.
+	ViaProxy bool
+	// Failover gives the order service a second payment gateway, pg2, that
+	// takes the payments while pg's breaker refuses them.
+	Failover bool
+	// BurstConcurrency is how many orders a Burst keeps in flight (100).
+	BurstConcurrency int
+
 	// Timing overrides delays; zero fields keep the defaults. Tests shorten
 	// only the delays their behaviour does not depend on.
 	Timing Timing
@@ -61,6 +88,9 @@ type Timing struct {
 	ProcessingMin     time.Duration // the gateway's asynchronous processing, lower bound [1s]
 	ProcessingMax     time.Duration // upper bound [5s]
 	DrainTimeout      time.Duration // how long Close lets in-flight calls finish before cancelling them [500ms]
+	DBAcquireTimeout  time.Duration // how long an order waits for a database connection [1s]
+	ProxyTryTimeout   time.Duration // the proxy's per-try timeout [45% of AttemptTimeout: two tries fit in one attempt]
+	BurstDuration     time.Duration // how long a Burst lasts [10s]
 }
 
 func (t Timing) withDefaults() Timing {
@@ -78,6 +108,9 @@ func (t Timing) withDefaults() Timing {
 	def(&t.ProcessingMin, time.Second)
 	def(&t.ProcessingMax, 5*time.Second)
 	def(&t.DrainTimeout, 500*time.Millisecond)
+	def(&t.DBAcquireTimeout, time.Second)
+	def(&t.ProxyTryTimeout, t.AttemptTimeout*45/100)
+	def(&t.BurstDuration, 10*time.Second)
 	if t.BreakerMinCalls == 0 {
 		t.BreakerMinCalls = 20
 	}
@@ -88,11 +121,11 @@ func (t Timing) withDefaults() Timing {
 }
 
 // policyFor is the order service's policy set for every dependency.
-func policyFor(t Timing) depPolicy {
+func policyFor(t Timing, maxAttempts int) depPolicy {
 	return depPolicy{
 		attemptTimeout: t.AttemptTimeout,
 		connectTimeout: time.Second,
-		maxAttempts:    3,
+		maxAttempts:    maxAttempts,
 		backoffBase:    200 * time.Millisecond,
 		backoffMax:     2 * time.Second,
 		bulkhead:       20,
@@ -141,6 +174,15 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 	if cfg.RPS < 0 {
 		return nil, fmt.Errorf("%w: RPS must not be negative", ErrConfig)
 	}
+	if cfg.DBPool < 0 || cfg.MaxAttempts < 0 || cfg.BurstConcurrency < 0 {
+		return nil, fmt.Errorf("%w: DBPool, MaxAttempts and BurstConcurrency must not be negative", ErrConfig)
+	}
+	if cfg.DBPool > 10000 || cfg.MaxAttempts > 10 || cfg.BurstConcurrency > 10000 {
+		return nil, fmt.Errorf("%w: DBPool and BurstConcurrency are at most 10000, MaxAttempts at most 10", ErrConfig)
+	}
+	cfg.DBPool = cmp.Or(cfg.DBPool, 20)
+	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, 3)
+	cfg.BurstConcurrency = cmp.Or(cfg.BurstConcurrency, 100)
 	for d, n := range cfg.Scenarios {
 		if err := validateScenario(d, n); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
@@ -169,9 +211,12 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 	if !cfg.GatewayOnly {
 		svc, err := startOrderService(clientConfig{
 			Addr: cfg.ClientAddr, GatewayURL: gatewayURL, Token: s.token, RPS: cfg.RPS, Users: cfg.Users,
-			Seed: cfg.Seed, Logf: cfg.Logf, Policy: policyFor(t),
+			Seed: cfg.Seed, Logf: cfg.Logf, Policy: policyFor(t, cfg.MaxAttempts),
 			ReconcileAfter: t.ReconcileAfter, ReconcileInterval: t.ReconcileInterval, GiveUpAfter: t.GiveUpAfter,
-			DrainTimeout: t.DrainTimeout,
+			DrainTimeout: t.DrainTimeout, DBPool: cfg.DBPool, DBAcquireTimeout: t.DBAcquireTimeout,
+			ReleaseDBBeforeCall: cfg.ReleaseDBBeforeCall, NoIdempotencyKeys: cfg.NoIdempotencyKeys,
+			ViaProxy: cfg.ViaProxy, ProxyTryTimeout: t.ProxyTryTimeout,
+			Failover: cfg.Failover, BurstConcurrency: cfg.BurstConcurrency, BurstDuration: t.BurstDuration,
 		})
 		if err != nil {
 			_ = s.Close()
@@ -199,8 +244,15 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 // Token is the bearer token of the admin endpoint and POST /sim/scenario.
 func (s *Sim) Token() string { return s.token }
 
-// Dependencies lists the simulated dependencies: pg, mail, stock.
-func (s *Sim) Dependencies() []string { return Dependencies() }
+// Dependencies lists the simulated dependencies the order service calls,
+// those a scenario can be set for: pg, mail, stock, and pg2 with
+// Config.Failover (the gateway alone serves all four).
+func (s *Sim) Dependencies() []string {
+	if s.svc != nil && s.svc.deps[DepPG2] == nil {
+		return []string{DepPG, DepMail, DepStock}
+	}
+	return Dependencies()
+}
 
 // ScenarioNames lists the scenarios a dependency can run.
 func (s *Sim) ScenarioNames() []string { return ScenarioNames() }
@@ -253,6 +305,20 @@ func (s *Sim) SetScenario(dep, name string) error {
 		return fmt.Errorf("pgsim: gateway answered %s: %s", resp.Status, bytes.TrimSpace(msg))
 	}
 	return nil
+}
+
+// ErrBurstRunning refuses a Burst while another is still running.
+var ErrBurstRunning = errors.New("a burst is already running")
+
+// Burst starts a burst of orders (Config.BurstConcurrency in flight at once
+// for Timing.BurstDuration, 100 for 10 s by default) beside the steady load
+// and returns at once with a description of it. It fails while another
+// burst runs, and without an order service.
+func (s *Sim) Burst() (string, error) {
+	if s.svc == nil {
+		return "", errors.New("pgsim: no order service to send a burst through")
+	}
+	return s.svc.burst()
 }
 
 // Close stops the load, drains in-flight work (cancelling what is still
