@@ -104,6 +104,17 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 		}
 	}
 
+	// unsafe_retries: any retry without an idempotency key in the window may
+	// have charged twice; there is no safe amount of them.
+	if w.unsafeRetried > 0 {
+		msg := "retrying without an idempotency key: duplicates possible — " + num(w.unsafeRetried) + " unsafe retries in " +
+			roundDur(last.t.Sub(ws[0].t)).String()
+		if w.retries > 0 && !math.IsNaN(w.unsafeRetries) {
+			msg += " (" + num(w.unsafeRetries) + "/s, " + num(100*w.unsafeRetries/w.retries) + "% of retries)"
+		}
+		add(UnsafeRetries, Critical, unsafeSince(all, last.t.Sub(ws[0].t)), msg)
+	}
+
 	// pool_exhausted: in-use ≥ max or waiters, continuously for long enough.
 	exhausted := func(i int) (bool, bool) {
 		a, m, p := all[i].v[fPoolActive], all[i].v[fPoolMax], all[i].v[fPoolPending]
@@ -224,6 +235,24 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 	}
 	sortFindings(out)
 	return out
+}
+
+// unsafeSince is when the latest run of unsafe retries began: the first
+// scrape that counted some, after which no gap between two that did was
+// longer than the window (the finding holds while the window holds one).
+func unsafeSince(all []sample, window time.Duration) time.Time {
+	var since time.Time
+	for i := len(all) - 1; i > 0; i-- {
+		a, b := all[i-1].v[fUnsafeRetries], all[i].v[fUnsafeRetries]
+		if math.IsNaN(a) || math.IsNaN(b) || b <= a {
+			continue
+		}
+		if !since.IsZero() && since.Sub(all[i].t) > window {
+			break
+		}
+		since = all[i].t
+	}
+	return since
 }
 
 // flaps counts breaker transitions in the samples and the time of the

@@ -73,6 +73,33 @@ func TestFindings(t *testing.T) {
 		}),
 		want: RetryStorm, severity: Critical, message: "ratio 5.1", since: 6,
 	}, {
+		name: "retries that all carry a key: nothing",
+		pages: series(11, func(i int) pg {
+			return pg{dep: "pg", success: float64(10 * i), retries: float64(2 * i), idem: true}
+		}),
+	}, {
+		name: "one retry without a key is critical",
+		pages: series(11, func(i int) pg {
+			return pg{dep: "pg", success: float64(10 * i), retries: float64(2 * i), idem: true, unsafe: float64(max(0, i-5))}
+		}),
+		want: UnsafeRetries, severity: Critical,
+		message: "retrying without an idempotency key: duplicates possible — 5 unsafe retries in 10s (0.5/s, 25% of retries)", since: 6,
+	}, {
+		name: "unsafe retries that stopped before the window: nothing",
+		pages: series(100, func(i int) pg {
+			return pg{dep: "pg", success: float64(10 * i), retries: float64(2 * i), idem: true, unsafe: float64(min(i, 10))}
+		}),
+	}, {
+		name: "unsafe retries since before the window, with a pause shorter than it",
+		pages: series(100, func(i int) pg {
+			u := float64(min(i, 30))
+			if i > 60 {
+				u += float64(i - 60)
+			}
+			return pg{dep: "pg", success: float64(10 * i), retries: float64(2 * i), idem: true, unsafe: u}
+		}),
+		want: UnsafeRetries, severity: Critical, message: "39 unsafe retries in 1m0s", since: 1,
+	}, {
 		name: "pool exhausted for five seconds",
 		pages: series(8, func(i int) pg {
 			w := 0.0

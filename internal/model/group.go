@@ -86,6 +86,7 @@ func groupOf(ms []Dependency) Dependency {
 	g.CallsPerSecond = sumKnown(ms, func(d *Dependency) Value { return d.CallsPerSecond })
 	g.TimeoutsPerSecond = sumKnown(ms, func(d *Dependency) Value { return d.TimeoutsPerSecond })
 	g.RetriesPerSecond = sumKnown(ms, func(d *Dependency) Value { return d.RetriesPerSecond })
+	g.UnsafeRetriesPerSecond = sumKnown(ms, func(d *Dependency) Value { return d.UnsafeRetriesPerSecond })
 	g.ErrorRatio = weightedByCalls(ms, func(d *Dependency) Value { return d.ErrorRatio })
 	g.RetryRatio = weightedByCalls(ms, func(d *Dependency) Value { return d.RetryRatio })
 

@@ -21,15 +21,16 @@ func member(target, name string, mods ...func(*Dependency)) Dependency {
 		Target: target, Name: name, Profiles: []string{"resiltop"},
 		Breaker:        Breaker{State: BreakerClosed, Since: t0, Transitions: 1},
 		CallsPerSecond: 10, ErrorRatio: 0.1, TimeoutsPerSecond: 1, RetriesPerSecond: 2, RetryRatio: 0.2,
-		Latency:        Quantiles{P50: 0.01, P90: 0.02, P99: 0.05, P999: 0.1},
-		LatencyMean:    Unknown(),
-		TimeoutSeconds: 1,
-		Pool:           Pool{InUse: 2, Max: 10, Pending: 0},
-		Bulkhead:       Bulkhead{InFlight: 3, Max: 20, RejectedPerSecond: 0.5},
-		Pending:        Pending{Count: 4, OldestAgeSeconds: 30, CreatedPerSecond: 1, ResolvedPerSecond: 0.9},
-		EjectedHosts:   Unknown(),
-		LastSeen:       t0,
-		History:        []Point{{Time: t0, CallsPerSecond: 10}},
+		UnsafeRetriesPerSecond: 0.5,
+		Latency:                Quantiles{P50: 0.01, P90: 0.02, P99: 0.05, P999: 0.1},
+		LatencyMean:            Unknown(),
+		TimeoutSeconds:         1,
+		Pool:                   Pool{InUse: 2, Max: 10, Pending: 0},
+		Bulkhead:               Bulkhead{InFlight: 3, Max: 20, RejectedPerSecond: 0.5},
+		Pending:                Pending{Count: 4, OldestAgeSeconds: 30, CreatedPerSecond: 1, ResolvedPerSecond: 0.9},
+		EjectedHosts:           Unknown(),
+		LastSeen:               t0,
+		History:                []Point{{Time: t0, CallsPerSecond: 10}},
 	}
 	for _, m := range mods {
 		m(&d)
@@ -41,6 +42,7 @@ func unknownEverywhere(d *Dependency) {
 	u := Unknown()
 	d.Breaker = Breaker{State: BreakerUnknown, Transitions: u}
 	d.CallsPerSecond, d.ErrorRatio, d.TimeoutsPerSecond, d.RetriesPerSecond, d.RetryRatio = u, u, u, u, u
+	d.UnsafeRetriesPerSecond = u
 	d.Latency = Quantiles{P50: u, P90: u, P99: u, P999: u}
 	d.LatencyMean, d.TimeoutSeconds = u, u
 	d.Pool = Pool{InUse: u, Max: u, Pending: u}
@@ -60,7 +62,7 @@ func warning(kind FindingKind, target, dep string) Finding {
 func groupValues(d *Dependency) map[string]Value {
 	return map[string]Value{
 		"calls": d.CallsPerSecond, "err": d.ErrorRatio, "timeouts": d.TimeoutsPerSecond,
-		"retries": d.RetriesPerSecond, "retryRatio": d.RetryRatio,
+		"retries": d.RetriesPerSecond, "retryRatio": d.RetryRatio, "unsafe": d.UnsafeRetriesPerSecond,
 		"p50": d.Latency.P50, "p90": d.Latency.P90, "p99": d.Latency.P99, "p999": d.Latency.P999,
 		"mean": d.LatencyMean, "timeout": d.TimeoutSeconds,
 		"poolInUse": d.Pool.InUse, "poolMax": d.Pool.Max, "poolPending": d.Pool.Pending,
@@ -118,6 +120,7 @@ func TestGroupByName(t *testing.T) {
 				"err":        (0.1*10 + 0.5*30) / 40, // 0.4, not the plain mean 0.3
 				"timeouts":   3,
 				"retries":    7,
+				"unsafe":     1.5,
 				"retryRatio": (2.0 + 3) / 40, // Σretries/Σcalls
 				"p50":        0.01, "p90": 0.02, "p99": 2, "p999": 7,
 				"mean":      0.3, // the worst replica's, as for quantiles
@@ -137,7 +140,7 @@ func TestGroupByName(t *testing.T) {
 		want: []groupWant{{
 			name: "cache", members: []string{gA, gB}, breaker: BreakerUnknown,
 			values: map[string]Value{
-				"calls": u, "err": u, "retryRatio": u, "p50": u, "p99": 0.3, "timeout": u,
+				"calls": u, "err": u, "retryRatio": u, "unsafe": u, "p50": u, "p99": 0.3, "timeout": u,
 				"poolInUse": 4, "poolMax": u, "pending": u, "oldest": u, "transitions": u, "ejected": u,
 			},
 		}},

@@ -67,6 +67,7 @@ func fill(dst, src *Observation) {
 		{&dst.LastTransition, &src.LastTransition},
 		{&dst.Transitions, &src.Transitions},
 		{&dst.Retries, &src.Retries},
+		{&dst.UnsafeRetries, &src.UnsafeRetries},
 		{&dst.RetriesExhausted, &src.RetriesExhausted},
 		{&dst.RetryMaxAttempts, &src.RetryMaxAttempts},
 		{&dst.TimeoutSeconds, &src.TimeoutSeconds},

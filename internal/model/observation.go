@@ -71,7 +71,11 @@ type Observation struct {
 	// Calls and is taken with them.
 	TimedOutFailures float64 // counter
 
-	Retries          float64 // counter: attempts after the first
+	Retries float64 // counter: attempts after the first
+	// UnsafeRetries counts the retries among Retries of requests that were
+	// neither safe to repeat nor carried an idempotency key: each may have
+	// a second effect (a second charge). NaN when the convention does not say.
+	UnsafeRetries    float64 // counter
 	RetriesExhausted float64 // counter: calls that ran out of attempts
 	RetryMaxAttempts float64 // gauge: configuration
 	TimeoutSeconds   float64 // gauge: configured per-attempt timeout
@@ -187,6 +191,8 @@ func (o *Observation) counterOf(dst *float64) int {
 		return fTransitions
 	case &o.Retries:
 		return fRetries
+	case &o.UnsafeRetries:
+		return fUnsafeRetries
 	case &o.RetriesExhausted:
 		return fRetriesExhausted
 	case &o.PoolAcquireTimeouts:
@@ -209,7 +215,7 @@ func NewObservation(dep, profile string) Observation {
 		Dependency: dep, Profile: profile, Breaker: BreakerUnknown,
 		LastTransition: nan, Transitions: nan,
 		TimedOutFailures: nan,
-		Retries:          nan, RetriesExhausted: nan, RetryMaxAttempts: nan, TimeoutSeconds: nan,
+		Retries:          nan, UnsafeRetries: nan, RetriesExhausted: nan, RetryMaxAttempts: nan, TimeoutSeconds: nan,
 		LatencyMean: nan,
 		PoolActive:  nan, PoolIdle: nan, PoolMax: nan, PoolPending: nan, PoolAcquireTimeouts: nan,
 		BulkheadInFlight: nan, BulkheadMax: nan,

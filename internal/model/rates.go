@@ -85,7 +85,7 @@ func (in *increases) find(ss []sample) {
 }
 
 // rateFields are the counter fields ratesOf reads.
-var rateFields = append([]int{fTransitions, fRetries, fPendingCreated, fPendingResolved, fTimedOutFailures}, callFields...)
+var rateFields = append([]int{fTransitions, fRetries, fUnsafeRetries, fPendingCreated, fPendingResolved, fTimedOutFailures}, callFields...)
 
 // rate is a counter's per-second rate over the window: its increase
 // divided by the time it spans, without extrapolation. NaN when unknown.
@@ -133,6 +133,8 @@ var timeoutFields = []int{callField(OutcomeTimeout), fTimedOutFailures}
 // windowRates are a dependency's rates over a window of samples.
 type windowRates struct {
 	calls, errorRatio, timeouts, retries, retryRatio float64
+	unsafeRetries                                    float64 // retries/s without an idempotency key
+	unsafeRetried                                    float64 // their increase over the window
 	rejected, created, resolved, transitions         float64
 	timeoutRatio                                     float64 // timeouts / calls
 }
@@ -143,15 +145,20 @@ func ratesOf(ss []sample) windowRates {
 	in.find(ss)
 	w := windowRates{
 		calls: nan, errorRatio: nan, retryRatio: nan, timeoutRatio: nan,
-		timeouts:    nan,
-		retries:     in.rate(fRetries),
-		rejected:    in.rate(fRejected),
-		created:     in.rate(fPendingCreated),
-		resolved:    in.rate(fPendingResolved),
-		transitions: nan,
+		timeouts:      nan,
+		retries:       in.rate(fRetries),
+		unsafeRetries: in.rate(fUnsafeRetries),
+		unsafeRetried: nan,
+		rejected:      in.rate(fRejected),
+		created:       in.rate(fPendingCreated),
+		resolved:      in.rate(fPendingResolved),
+		transitions:   nan,
 	}
 	if in[fTransitions].ok {
 		w.transitions = in[fTransitions].inc
+	}
+	if in[fUnsafeRetries].ok {
+		w.unsafeRetried = in[fUnsafeRetries].inc
 	}
 	if inc, span, ok := in.total(timeoutFields); ok && span > 0 {
 		w.timeouts = inc / span

@@ -44,6 +44,7 @@ const (
 	TimeoutsRising    FindingKind = "timeouts_rising"
 	BacklogGrowing    FindingKind = "backlog_growing"
 	BacklogStale      FindingKind = "backlog_stale"
+	UnsafeRetries     FindingKind = "unsafe_retries"
 )
 
 // Finding is one thing wrong, with the numbers that triggered it.
@@ -115,7 +116,11 @@ type Dependency struct {
 	TimeoutsPerSecond Value
 	RetriesPerSecond  Value
 	RetryRatio        Value // retries / first attempts
-	Latency           Quantiles
+	// UnsafeRetriesPerSecond are retries of requests that carried no
+	// idempotency key and were not safe to repeat; unknown where the
+	// convention does not tell them apart.
+	UnsafeRetriesPerSecond Value
+	Latency                Quantiles
 	// LatencyMean is an average latency in seconds that the target computed
 	// itself, as last scraped (HAProxy: over its last 1024 connections);
 	// unknown where a convention exports none. Never a quantile: show it

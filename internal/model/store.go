@@ -154,6 +154,7 @@ const (
 	fTransitions = iota
 	fLastTransition
 	fRetries
+	fUnsafeRetries
 	fRetriesExhausted
 	fRetryMaxAttempts
 	fTimeout
@@ -363,7 +364,7 @@ func (s *Store) append(ts *targetState, m *merged, t time.Time) bool {
 	o := &m.obs
 	smp.v = [nFields]float64{
 		fTransitions: o.Transitions, fLastTransition: o.LastTransition,
-		fRetries: o.Retries, fRetriesExhausted: o.RetriesExhausted, fRetryMaxAttempts: o.RetryMaxAttempts,
+		fRetries: o.Retries, fUnsafeRetries: o.UnsafeRetries, fRetriesExhausted: o.RetriesExhausted, fRetryMaxAttempts: o.RetryMaxAttempts,
 		fTimeout: o.TimeoutSeconds, fLatencyMean: o.LatencyMean,
 		fPoolActive: o.PoolActive, fPoolIdle: o.PoolIdle, fPoolMax: o.PoolMax, fPoolPending: o.PoolPending,
 		fPoolAcquireTimeouts: o.PoolAcquireTimeouts,
@@ -543,7 +544,7 @@ func (h *histTrack) cumulate(bounds, counts []float64) []float64 {
 
 // counterFields are the sample fields that hold counters.
 var counterFields = func() []int {
-	fs := []int{fTransitions, fRetries, fRetriesExhausted, fPoolAcquireTimeouts,
+	fs := []int{fTransitions, fRetries, fUnsafeRetries, fRetriesExhausted, fPoolAcquireTimeouts,
 		fPendingCreated, fPendingResolved, fForcedRejections, fTimedOutFailures}
 	for i := range Outcomes {
 		fs = append(fs, fCalls+i)
@@ -755,10 +756,11 @@ func (s *Store) dependency(ts *targetState, d *depState, now time.Time, window t
 		},
 		CallsPerSecond: Value(w.calls), ErrorRatio: Value(w.errorRatio),
 		TimeoutsPerSecond: Value(w.timeouts), RetriesPerSecond: Value(w.retries), RetryRatio: Value(w.retryRatio),
-		Latency:        unknownQuantiles(),
-		LatencyMean:    Value(last.v[fLatencyMean]),
-		TimeoutSeconds: Value(last.v[fTimeout]),
-		Pool:           Pool{InUse: Value(last.v[fPoolActive]), Max: Value(last.v[fPoolMax]), Pending: Value(last.v[fPoolPending])},
+		UnsafeRetriesPerSecond: Value(w.unsafeRetries),
+		Latency:                unknownQuantiles(),
+		LatencyMean:            Value(last.v[fLatencyMean]),
+		TimeoutSeconds:         Value(last.v[fTimeout]),
+		Pool:                   Pool{InUse: Value(last.v[fPoolActive]), Max: Value(last.v[fPoolMax]), Pending: Value(last.v[fPoolPending])},
 		Bulkhead: Bulkhead{
 			InFlight: Value(last.v[fBulkheadInFlight]), Max: Value(last.v[fBulkheadMax]), RejectedPerSecond: Value(w.rejected),
 		},

@@ -19,6 +19,10 @@ type pg struct {
 	timeoutSec, active, max, wait  float64
 	pending, oldest                float64
 	created, resolved              float64
+	// idem splits retries by the idempotent label: unsafe of them "false",
+	// the rest "true"; without it retries carry no such label.
+	idem   bool
+	unsafe float64
 }
 
 // page renders scrapes of dependencies in the resiltop convention.
@@ -34,6 +38,11 @@ func page(deps ...pg) string {
 	}
 	w("# TYPE resilience_retries_total counter")
 	for _, d := range deps {
+		if d.idem {
+			w(`resilience_retries_total{dependency=%q,idempotent="true"} %g`, d.dep, d.retries-d.unsafe)
+			w(`resilience_retries_total{dependency=%q,idempotent="false"} %g`, d.dep, d.unsafe)
+			continue
+		}
 		w(`resilience_retries_total{dependency=%q} %g`, d.dep, d.retries)
 	}
 	w("# TYPE resilience_circuit_breaker_transitions_total counter")

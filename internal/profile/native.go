@@ -79,7 +79,17 @@ func (native) Read(p *model.Page) []model.Observation {
 	// so it must be the same from one scrape's reader to the next.
 	r.h.SetSeed(model.SeriesSeed)
 	r.counter(p, nBreakerTrans, func(o *model.Observation) *float64 { return &o.Transitions }, nil)
-	r.counter(p, nRetries, func(o *model.Observation) *float64 { return &o.Retries }, nil)
+	r.counter(p, nRetries, nil, func(o *model.Observation, m *dto.Metric, series uint64, v float64) {
+		o.Add(&o.Retries, series, v)
+		// The idempotent label (docs/CONVENTION.md) is optional: without
+		// it, or with a value outside true|false, unsafe retries stay unknown.
+		switch label(m, "idempotent") {
+		case "false":
+			o.Add(&o.UnsafeRetries, series, v)
+		case "true":
+			o.Add(&o.UnsafeRetries, series, 0)
+		}
+	})
 	r.counter(p, nRetriesExhausted, func(o *model.Observation) *float64 { return &o.RetriesExhausted }, nil)
 	r.counter(p, nPoolAcqTimeouts, func(o *model.Observation) *float64 { return &o.PoolAcquireTimeouts }, nil)
 	r.counter(p, nPendingCreated, func(o *model.Observation) *float64 { return &o.PendingCreated }, nil)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"resiltop/internal/model"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -130,5 +131,42 @@ func TestNativeDetect(t *testing.T) {
 		if got := (native{}).Detect(convMustParse(t, tt.page)); got != tt.want {
 			t.Errorf("Detect(%q) = %v, want %v", tt.page, got, tt.want)
 		}
+	}
+}
+
+// TestRetriesIdempotentLabel reads resilience_retries_total in both
+// spellings: without the idempotent label (unsafe retries unknown) and with
+// it (those labelled false are unsafe), through the Store's rates.
+func TestRetriesIdempotentLabel(t *testing.T) {
+	tests := []struct {
+		name          string
+		series        string // resilience_retries_total samples at 10 s; 0 at 0 s
+		retries       float64
+		unsafe        float64 // per second; NaN: unknown
+		unsafeFinding bool
+	}{
+		{"old spelling", `{dependency="pg"} 20`, 2, math.NaN(), false},
+		{"every retry with a key", `{dependency="pg",idempotent="true"} 20`, 2, 0, false},
+		{"some without", `{dependency="pg",idempotent="true"} 20` + "\n" + `resilience_retries_total{dependency="pg",idempotent="false"} 10`, 3, 1, true},
+		{"a value outside true|false", `{dependency="pg",idempotent="maybe"} 20`, 2, math.NaN(), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := model.NewStore(model.StoreOptions{Profiles: Builtin()})
+			later := "# TYPE resilience_calls_total counter\n" +
+				`resilience_calls_total{dependency="pg",outcome="success"} 100` + "\n" +
+				"# TYPE resilience_retries_total counter\nresilience_retries_total" + tt.series + "\n"
+			earlier := strings.NewReplacer(" 100", " 0", " 20", " 0", " 10", " 0").Replace(later)
+			for i, body := range []string{earlier, later} {
+				s.Ingest(model.Scrape{Target: "t", Time: at(float64(10 * i)), Page: convMustParse(t, body)})
+			}
+			d := dep(t, s.Snapshot(at(10), time.Minute), "pg")
+			want(t, "retries/s", d.RetriesPerSecond, tt.retries)
+			want(t, "unsafe retries/s", d.UnsafeRetriesPerSecond, tt.unsafe)
+			found := slices.ContainsFunc(d.Findings, func(f model.Finding) bool { return f.Kind == model.UnsafeRetries })
+			if found != tt.unsafeFinding {
+				t.Errorf("unsafe_retries finding %v, want %v (%+v)", found, tt.unsafeFinding, d.Findings)
+			}
+		})
 	}
 }

@@ -111,21 +111,24 @@ type jsonFinding struct {
 }
 
 type jsonDependency struct {
-	Target            string        `json:"target"`
-	Name              string        `json:"name"`
-	Profiles          []string      `json:"profiles"`
-	Breaker           jsonBreaker   `json:"breaker"`
-	CallsPerSecond    number        `json:"calls_per_second"`
-	ErrorRatio        number        `json:"error_ratio"`
-	TimeoutsPerSecond number        `json:"timeouts_per_second"`
-	RetriesPerSecond  number        `json:"retries_per_second"`
-	RetryRatio        number        `json:"retry_ratio"`
-	LatencySeconds    jsonLatency   `json:"latency_seconds"`
-	TimeoutSeconds    number        `json:"timeout_seconds"`
-	Pool              jsonPool      `json:"pool"`
-	Bulkhead          jsonBulkhead  `json:"bulkhead"`
-	Pending           jsonPending   `json:"pending"`
-	Findings          []jsonFinding `json:"findings"`
+	Target            string      `json:"target"`
+	Name              string      `json:"name"`
+	Profiles          []string    `json:"profiles"`
+	Breaker           jsonBreaker `json:"breaker"`
+	CallsPerSecond    number      `json:"calls_per_second"`
+	ErrorRatio        number      `json:"error_ratio"`
+	TimeoutsPerSecond number      `json:"timeouts_per_second"`
+	RetriesPerSecond  number      `json:"retries_per_second"`
+	RetryRatio        number      `json:"retry_ratio"`
+	// UnsafeRetriesPerSecond are retries without an idempotency key; null
+	// where the convention does not tell them apart.
+	UnsafeRetriesPerSecond number        `json:"unsafe_retries_per_second"`
+	LatencySeconds         jsonLatency   `json:"latency_seconds"`
+	TimeoutSeconds         number        `json:"timeout_seconds"`
+	Pool                   jsonPool      `json:"pool"`
+	Bulkhead               jsonBulkhead  `json:"bulkhead"`
+	Pending                jsonPending   `json:"pending"`
+	Findings               []jsonFinding `json:"findings"`
 }
 
 // JSON writes the snapshot in the --once JSON contract, indented.
@@ -161,11 +164,12 @@ func JSON(w io.Writer, s *model.Snapshot) error {
 				Transitions: number(d.Breaker.Transitions), Limit: d.Breaker.Limit,
 				FailureRate: number(d.Breaker.FailureRate), SlowCallRate: number(d.Breaker.SlowCallRate),
 			},
-			CallsPerSecond:    number(d.CallsPerSecond),
-			ErrorRatio:        number(d.ErrorRatio),
-			TimeoutsPerSecond: number(d.TimeoutsPerSecond),
-			RetriesPerSecond:  number(d.RetriesPerSecond),
-			RetryRatio:        number(d.RetryRatio),
+			CallsPerSecond:         number(d.CallsPerSecond),
+			ErrorRatio:             number(d.ErrorRatio),
+			TimeoutsPerSecond:      number(d.TimeoutsPerSecond),
+			RetriesPerSecond:       number(d.RetriesPerSecond),
+			RetryRatio:             number(d.RetryRatio),
+			UnsafeRetriesPerSecond: number(d.UnsafeRetriesPerSecond),
 			LatencySeconds: jsonLatency{
 				P50: number(d.Latency.P50), P90: number(d.Latency.P90),
 				P99: number(d.Latency.P99), P999: number(d.Latency.P999),

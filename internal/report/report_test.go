@@ -24,18 +24,22 @@ func fixture() *model.Snapshot {
 	unknownDep := model.Dependency{
 		Breaker:        model.Breaker{State: model.BreakerUnknown, Transitions: u, FailureRate: u, SlowCallRate: u},
 		CallsPerSecond: u, ErrorRatio: u, TimeoutsPerSecond: u, RetriesPerSecond: u, RetryRatio: u,
-		Latency:        model.Quantiles{P50: u, P90: u, P99: u, P999: u},
-		LatencyMean:    u,
-		TimeoutSeconds: u,
-		Pool:           model.Pool{InUse: u, Max: u, Pending: u},
-		Bulkhead:       model.Bulkhead{InFlight: u, Max: u, RejectedPerSecond: u},
-		Pending:        model.Pending{Count: u, OldestAgeSeconds: u, CreatedPerSecond: u, ResolvedPerSecond: u},
-		EjectedHosts:   u,
+		UnsafeRetriesPerSecond: u,
+		Latency:                model.Quantiles{P50: u, P90: u, P99: u, P999: u},
+		LatencyMean:            u,
+		TimeoutSeconds:         u,
+		Pool:                   model.Pool{InUse: u, Max: u, Pending: u},
+		Bulkhead:               model.Bulkhead{InFlight: u, Max: u, RejectedPerSecond: u},
+		Pending:                model.Pending{Count: u, OldestAgeSeconds: u, CreatedPerSecond: u, ResolvedPerSecond: u},
+		EjectedHosts:           u,
 	}
 	pgFinding := model.Finding{Kind: model.BreakerOpenKind, Severity: model.Critical, Target: "http://a/metrics",
 		Dependency: "pg", Message: "pg: breaker forced_open for 1m40s", Since: now.Add(-100 * time.Second)}
 	storm := model.Finding{Kind: model.RetryStorm, Severity: model.Warning, Target: "http://a/metrics",
 		Dependency: "pg", Message: "pg: retry storm — 14.2 retries/s for 9.8 first attempts/s (ratio 1.45)", Since: now.Add(-30 * time.Second)}
+	unsafe := model.Finding{Kind: model.UnsafeRetries, Severity: model.Critical, Target: "http://a/metrics", Dependency: "pg",
+		Message: "pg: retrying without an idempotency key: duplicates possible — 24 unsafe retries in 1m0s (0.4/s, 2.82% of retries)",
+		Since:   now.Add(-60 * time.Second)}
 	down := model.Finding{Kind: model.TargetDown, Severity: model.Critical, Target: "http://b/metrics",
 		Message: "http://b/metrics: down — connection refused"}
 	never := model.Finding{Kind: model.TargetDown, Severity: model.Critical, Target: "http://c/metrics",
@@ -51,7 +55,8 @@ func fixture() *model.Snapshot {
 	pg.Pool = model.Pool{InUse: 32, Max: 32, Pending: 5}
 	pg.Bulkhead = model.Bulkhead{InFlight: 20, Max: 20, RejectedPerSecond: 1.5}
 	pg.Pending = model.Pending{Count: 57, OldestAgeSeconds: 75, CreatedPerSecond: 12, ResolvedPerSecond: 3}
-	pg.Findings = []model.Finding{pgFinding, storm}
+	pg.UnsafeRetriesPerSecond = 0.4
+	pg.Findings = []model.Finding{pgFinding, unsafe, storm}
 	pg.LastSeen = now
 
 	mail := unknownDep
@@ -82,7 +87,7 @@ func fixture() *model.Snapshot {
 			{URL: "http://c/metrics", Err: "timeout after 800ms", LastScrape: now, ScrapeDuration: 800 * time.Millisecond},
 		},
 		Dependencies: []model.Dependency{pg, stock, edge, api, mail},
-		Findings:     []model.Finding{pgFinding, down, never, storm},
+		Findings:     []model.Finding{pgFinding, unsafe, down, never, storm},
 	}
 }
 
@@ -147,7 +152,7 @@ func TestJSONContract(t *testing.T) {
 		t.Fatal("no mail dependency in the output")
 	}
 	want := []string{"target", "name", "profiles", "breaker", "calls_per_second", "error_ratio", "timeouts_per_second",
-		"retries_per_second", "retry_ratio", "latency_seconds", "timeout_seconds", "pool", "bulkhead", "pending", "findings"}
+		"retries_per_second", "retry_ratio", "unsafe_retries_per_second", "latency_seconds", "timeout_seconds", "pool", "bulkhead", "pending", "findings"}
 	for _, k := range want {
 		if _, ok := mail[k]; !ok {
 			t.Errorf("dependency lacks %q", k)
@@ -156,7 +161,7 @@ func TestJSONContract(t *testing.T) {
 	if len(mail) != len(want) {
 		t.Errorf("dependency has %d keys, the contract has %d", len(mail), len(want))
 	}
-	for _, k := range []string{"calls_per_second", "error_ratio", "retry_ratio", "timeout_seconds"} {
+	for _, k := range []string{"calls_per_second", "error_ratio", "retry_ratio", "unsafe_retries_per_second", "timeout_seconds"} {
 		if mail[k] != nil {
 			t.Errorf("unknown %s written as %v, want null", k, mail[k])
 		}
