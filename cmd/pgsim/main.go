@@ -68,6 +68,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fs.Var(scen, "scenario", "starting scenario DEP=NAME, repeatable; scenarios: "+strings.Join(pgsim.ScenarioNames(), ", "))
 	fs.BoolVar(&cfg.AllowRemoteCallbacks, "allow-remote-callbacks", false, "let the gateway send callbacks to non-loopback hosts")
 	verbose := fs.Bool("verbose", false, "log events to stderr")
+	var burst bool
+	if mode != "gateway" {
+		fs.IntVar(&cfg.DBPool, "db-pool", 20, "size of the order service's database pool")
+		fs.BoolVar(&cfg.ReleaseDBBeforeCall, "release-db-before-call", false, "return the db connection before calling pg (the fix; by default it is held across the call)")
+		fs.BoolVar(&cfg.NoIdempotencyKeys, "no-idempotency-keys", false, "send requests without idempotency keys, still retrying them (duplicate charges)")
+		fs.IntVar(&cfg.MaxAttempts, "max-attempts", 3, "the order client's attempts per call, the first included (1: no retries)")
+		fs.BoolVar(&cfg.ViaProxy, "via-proxy", false, "call pg through a proxy that retries timed-out tries by itself (dependency pg-proxy)")
+		fs.BoolVar(&cfg.Failover, "failover", false, "fail payments over to a second gateway, pg2, while pg's breaker is open")
+		fs.BoolVar(&burst, "burst", false, "send one burst of orders once started (100 concurrent for 10 s)")
+	}
 	if mode == "client" {
 		fs.StringVar(&cfg.GatewayURL, "gateway", "", "base URL of a running pgsim gateway (required)")
 	}
@@ -79,6 +89,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "pgsim: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if mode != "gateway" && (cfg.DBPool < 1 || cfg.MaxAttempts < 1) {
+		fmt.Fprintln(stderr, "pgsim: --db-pool and --max-attempts must be at least 1")
 		return 2
 	}
 	if mode == "client" && cfg.GatewayURL == "" {
@@ -112,6 +126,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	if cfg.Token == "" {
 		fmt.Fprintf(stdout, "admin token:      %s (random; set PGSIM_ADMIN_TOKEN to choose one)\n", sim.Token())
+	}
+	if burst {
+		desc, err := sim.Burst()
+		if err != nil {
+			fmt.Fprintf(stderr, "pgsim: %v\n", err)
+		} else {
+			fmt.Fprintln(stdout, desc)
+		}
 	}
 	<-ctx.Done()
 	if err := sim.Close(); err != nil {

@@ -79,6 +79,10 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"bad dependency", []string{"--scenario", "db=outage"}, 2},
 		{"client without gateway", []string{"client"}, 2},
 		{"stray argument", []string{"extra"}, 2},
+		{"empty db pool", []string{"--db-pool", "0"}, 2},
+		{"no attempts", []string{"--max-attempts", "0"}, 2},
+		{"too many attempts", []string{"--gateway-addr", "127.0.0.1:0", "--client-addr", "127.0.0.1:0", "--max-attempts", "11"}, 2},
+		{"lesson flags on the gateway alone", []string{"gateway", "--via-proxy"}, 2},
 		{"help", []string{"-h"}, 0},
 	}
 	for _, tc := range tests {

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -237,10 +238,22 @@ func (f *fakeSwitch) Set(ctx context.Context, name string, action admin.Action) 
 	return f.answer, f.err
 }
 
-// fakeScenarios is a ScenarioControl in memory.
+// fakeScenarios is a ScenarioControl in memory; a burst runs until the
+// next one is asked for, which it refuses.
 type fakeScenarios struct {
-	mu  sync.Mutex
-	cur map[string]string
+	mu     sync.Mutex
+	cur    map[string]string
+	bursts int
+}
+
+func (f *fakeScenarios) Burst() (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.bursts++
+	if f.bursts > 1 {
+		return "", errors.New("a burst is already running")
+	}
+	return "burst: 100 concurrent orders for 10s", nil
 }
 
 func (f *fakeScenarios) Dependencies() []string { return []string{"pg", "mail", "stock"} }

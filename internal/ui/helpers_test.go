@@ -75,7 +75,7 @@ func run(t testing.TB, m Model, cmd tea.Cmd) Model {
 	t.Helper()
 	for _, msg := range collect(cmd) {
 		switch msg.(type) {
-		case snapshotMsg, switchResolvedMsg, adminDoneMsg, scenarioDoneMsg, scrapeStartedMsg:
+		case snapshotMsg, switchResolvedMsg, adminDoneMsg, scenarioDoneMsg, burstDoneMsg, scrapeStartedMsg:
 			next, more := m.Update(msg)
 			m = run(t, next.(Model), more)
 		}

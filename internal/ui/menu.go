@@ -7,9 +7,10 @@ import (
 	tea "charm.land/bubbletea/v2"
 )
 
-// scenarioMenu is the demo's `f` menu: pick a dependency, then a scenario.
-// Letters jump to the next item starting with them, so `f p ⏎ o ⏎` reads
-// "pg → outage".
+// scenarioMenu is the demo's `f` menu: pick a dependency, then a scenario,
+// or the burst item below the dependencies. Letters jump to the next item
+// starting with them, so `f p ⏎ o ⏎` reads "pg → outage" and `f b ⏎` sends
+// a burst of orders.
 type scenarioMenu struct {
 	active  bool
 	stage   int // 0: dependency, 1: scenario
@@ -17,7 +18,11 @@ type scenarioMenu struct {
 	cursor  int
 	dep     string
 	current string // the dependency's scenario when stage 1 opened
+	burst   bool   // the burst item was chosen
 }
+
+// burstItem is the menu's last item at stage 0: a load burst, not a dependency.
+const burstItem = "burst of orders (load spike)"
 
 // open starts the menu at the selected dependency when pgsim knows it.
 func (s scenarioMenu) open(sc ScenarioControl, selected string) scenarioMenu {
@@ -25,7 +30,7 @@ func (s scenarioMenu) open(sc ScenarioControl, selected string) scenarioMenu {
 		return s
 	}
 	deps := sc.Dependencies()
-	s = scenarioMenu{active: len(deps) > 0, items: deps}
+	s = scenarioMenu{active: len(deps) > 0, items: append(slices.Clip(deps), burstItem)}
 	s.cursor = max(0, slices.Index(deps, selected))
 	return s
 }
@@ -46,6 +51,10 @@ func (s scenarioMenu) Update(msg tea.KeyPressMsg, sc ScenarioControl) (menu scen
 		}
 		if s.stage == 1 {
 			s.active = false
+			return s, true
+		}
+		if s.items[s.cursor] == burstItem {
+			s.active, s.burst = false, true
 			return s, true
 		}
 		s.dep = s.items[s.cursor]
@@ -84,7 +93,7 @@ func (s scenarioMenu) choice() string {
 func (s scenarioMenu) View(width int, st styles) string {
 	var b strings.Builder
 	if s.stage == 0 {
-		b.WriteString("Scenario for which dependency? (letter jumps, enter picks, esc cancels)")
+		b.WriteString("Scenario for which dependency, or a burst? (letter jumps, enter picks, esc cancels)")
 	} else {
 		b.WriteString("Scenario for " + s.dep + ":")
 	}

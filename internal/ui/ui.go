@@ -48,13 +48,16 @@ type Options struct {
 	Now func() time.Time
 }
 
-// ScenarioControl switches the demo simulator's per-dependency scenarios;
-// *pgsim.Sim implements it.
+// ScenarioControl switches the demo simulator's per-dependency scenarios
+// and sends load bursts; *pgsim.Sim implements it.
 type ScenarioControl interface {
 	Dependencies() []string
 	ScenarioNames() []string
 	Scenario(dep string) string
 	SetScenario(dep, name string) error
+	// Burst starts a short burst of orders in the background and returns
+	// at once with a description of it.
+	Burst() (string, error)
 }
 
 // Timings of the admin flow and the refresh.
@@ -108,6 +111,10 @@ type (
 	scenarioDoneMsg struct {
 		dep, name string
 		err       error
+	}
+	burstDoneMsg struct {
+		desc string
+		err  error
 	}
 )
 
@@ -289,6 +296,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.adminDone(msg), nil
 	case scenarioDoneMsg:
 		return m.scenarioDone(msg), nil
+	case burstDoneMsg:
+		return m.burstDone(msg), nil
 	case tea.KeyPressMsg:
 		return m.handleKey(msg)
 	case tea.MouseWheelMsg:
@@ -366,6 +375,9 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case m.menu.active:
 		var apply bool
 		m.menu, apply = m.menu.Update(msg, m.opts.Scenarios)
+		if apply && m.menu.burst {
+			return m.relayout(), m.sendBurst()
+		}
 		if apply {
 			return m, m.setScenario(m.menu.dep, m.menu.choice())
 		}
@@ -555,6 +567,28 @@ func (m Model) setScenario(dep, name string) tea.Cmd {
 		return nil
 	}
 	return func() tea.Msg { return scenarioDoneMsg{dep: dep, name: name, err: sc.SetScenario(dep, name)} }
+}
+
+// sendBurst starts the simulator's burst; Burst returns at once, but it is
+// I/O all the same, so it runs as a command.
+func (m Model) sendBurst() tea.Cmd {
+	sc := m.opts.Scenarios
+	if sc == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		desc, err := sc.Burst()
+		return burstDoneMsg{desc: desc, err: err}
+	}
+}
+
+func (m Model) burstDone(msg burstDoneMsg) Model {
+	if msg.err != nil {
+		m = m.logEvent("demo", "", "burst not sent: "+msg.err.Error())
+		return m.setStatus("burst not sent: "+msg.err.Error(), false)
+	}
+	m = m.logEvent("demo", "", msg.desc)
+	return m.setStatus(msg.desc, true)
 }
 
 func (m Model) scenarioDone(msg scenarioDoneMsg) Model {

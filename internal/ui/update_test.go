@@ -357,6 +357,32 @@ func TestEventLogMergesUIEvents(t *testing.T) {
 	}
 }
 
+func TestBurstFromTheScenarioMenu(t *testing.T) {
+	tests := []struct {
+		name  string
+		keys  []string
+		burst int
+		want  string
+	}{
+		{"f b enter sends a burst", []string{"f", "b", "enter"}, 1, "burst: 100 concurrent orders for 10s"},
+		{"a second burst while one runs says why", []string{"f", "b", "enter", "f", "b", "enter"}, 2, "burst not sent: a burst is already running"},
+		{"esc sends none", []string{"f", "b", "esc"}, 0, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := &fakeScenarios{}
+			m := press(t, testModel(t, Options{Scenarios: sc}, 120, 40, fixture()), tc.keys...)
+			if sc.bursts != tc.burst || m.menu.active {
+				t.Fatalf("bursts %d (want %d), menu open %v", sc.bursts, tc.burst, m.menu.active)
+			}
+			if tc.want != "" {
+				mustContain(t, screen(m), tc.want)
+				mustContain(t, screen(press(t, m, "e")), "demo "+tc.want)
+			}
+		})
+	}
+}
+
 func TestScenarioError(t *testing.T) {
 	m := testModel(t, Options{Scenarios: &fakeScenarios{}}, 120, 40, fixture())
 	m = m.scenarioDone(scenarioDoneMsg{dep: "pg", name: "bogus", err: errors.New(`unknown scenario "bogus"`)})
