@@ -28,8 +28,10 @@ type onceDependency struct {
 	Breaker struct {
 		State string `json:"state"`
 	} `json:"breaker"`
-	CallsPerSecond *float64 `json:"calls_per_second"`
-	Findings       []struct {
+	CallsPerSecond         *float64 `json:"calls_per_second"`
+	RetriesPerSecond       *float64 `json:"retries_per_second"`
+	UnsafeRetriesPerSecond *float64 `json:"unsafe_retries_per_second"`
+	Findings               []struct {
 		Kind     string `json:"kind"`
 		Severity string `json:"severity"`
 		Message  string `json:"message"`
@@ -80,7 +82,14 @@ func closedURL(t *testing.T) string { return "http://" + scrapetest.ClosedAddr(t
 
 func startSim(t *testing.T, rps float64, scenarios map[string]string) *pgsim.Sim {
 	t.Helper()
-	sim, err := pgsim.Start(context.Background(), pgsim.Config{RPS: rps, Scenarios: scenarios, Seed: 1})
+	return startSimConfig(t, pgsim.Config{RPS: rps, Scenarios: scenarios, Seed: 1})
+}
+
+// startSimConfig starts pgsim on ephemeral loopback ports and closes it
+// when the test ends.
+func startSimConfig(t *testing.T, cfg pgsim.Config) *pgsim.Sim {
+	t.Helper()
+	sim, err := pgsim.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,12 +210,13 @@ func TestSteadyIsQuiet(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("exit %d: %v\n%s%s", code, err, out, errOut)
 	}
-	if len(doc.Dependencies) != 3 {
-		t.Fatalf("want pg, mail and stock, got %s", out)
+	if len(doc.Dependencies) != 4 {
+		t.Fatalf("want pg, mail, stock and db, got %s", out)
 	}
 	for _, d := range doc.Dependencies {
-		if d.Breaker.State != "closed" {
-			t.Errorf("%s breaker %s under steady", d.Name, d.Breaker.State)
+		// The db pool has no breaker: unknown, never made up.
+		if want := map[bool]string{true: "unknown", false: "closed"}[d.Name == "db"]; d.Breaker.State != want {
+			t.Errorf("%s breaker %s under steady, want %s", d.Name, d.Breaker.State, want)
 		}
 		if d.CallsPerSecond == nil || *d.CallsPerSecond <= 0 {
 			t.Errorf("%s has no call rate under steady load", d.Name)
@@ -237,5 +247,129 @@ func TestOnceInterruptedSaysSo(t *testing.T) {
 	code, _, errOut := run(t, ctx, "--once", "--interval", "10s", "--target", closedURL(t))
 	if code != ExitFailure || !strings.Contains(errOut, "interrupted") {
 		t.Errorf("exit %d, stderr %q; want %d and a word that it was interrupted", code, errOut, ExitFailure)
+	}
+}
+
+// onceUntil runs --once against target until ok accepts its output or the
+// deadline passes, and returns the last output.
+func onceUntil(t *testing.T, deadline time.Duration, ok func(map[string]onceDependency) bool, args ...string) map[string]onceDependency {
+	t.Helper()
+	end := time.Now().Add(deadline)
+	for {
+		code, out, errOut := run(t, context.Background(), append([]string{"--once", "-o", "json"}, args...)...)
+		var doc onceOutput
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("exit %d, output is not JSON: %v\n%s%s", code, err, out, errOut)
+		}
+		deps := map[string]onceDependency{}
+		for _, d := range doc.Dependencies {
+			deps[d.Name] = d
+		}
+		if ok(deps) || time.Now().After(end) {
+			return deps
+		}
+	}
+}
+
+func kinds(d onceDependency) []string {
+	var out []string
+	for _, f := range d.Findings {
+		out = append(out, f.Kind)
+	}
+	return out
+}
+
+// TestOnceShowsTheLessons drives pgsim's lessons through resiltop's --once:
+// the db pool drained by a slow pg (pool_exhausted on db, the cause on pg)
+// and not with the fix; unsafe retries only without keys; a proxy's hidden
+// retries on pg-proxy with none on pg.
+func TestOnceShowsTheLessons(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs pgsim for up to half a minute")
+	}
+	// Breakers stay closed: the lessons are elsewhere (an open pg breaker
+	// ends the db pool's drain, as it should).
+	closed := pgsim.Timing{BreakerMinCalls: 10000}
+	tests := []struct {
+		name     string
+		cfg      pgsim.Config
+		interval string // pool_exhausted needs 5 s of exhaustion: two scrapes 6 s apart
+		// want and never are finding kinds per dependency.
+		want, never map[string][]string
+		check       func(t *testing.T, deps map[string]onceDependency)
+	}{
+		{
+			name:     "db held across a slow pg",
+			cfg:      pgsim.Config{RPS: 20, Timing: closed, Scenarios: map[string]string{"pg": "slow"}},
+			interval: "6s",
+			want:     map[string][]string{"db": {"pool_exhausted"}, "pg": {"tail_near_timeout"}},
+		},
+		{
+			name:     "db released before a slow pg",
+			cfg:      pgsim.Config{RPS: 20, ReleaseDBBeforeCall: true, Timing: closed, Scenarios: map[string]string{"pg": "slow"}},
+			interval: "6s",
+			want:     map[string][]string{"pg": {"tail_near_timeout"}},
+			never:    map[string][]string{"db": {"pool_exhausted"}},
+		},
+		{
+			name:     "flaky without keys",
+			cfg:      pgsim.Config{RPS: 20, NoIdempotencyKeys: true, Timing: closed, Scenarios: map[string]string{"pg": "flaky"}},
+			interval: "2s",
+			want:     map[string][]string{"pg": {"unsafe_retries"}},
+		},
+		{
+			name:     "flaky with keys",
+			cfg:      pgsim.Config{RPS: 20, Timing: closed, Scenarios: map[string]string{"pg": "flaky"}},
+			interval: "2s",
+			want:     map[string][]string{"pg": {"retry_storm"}},
+			never:    map[string][]string{"pg": {"unsafe_retries"}, "stock": {"unsafe_retries"}, "mail": {"unsafe_retries"}},
+		},
+		{
+			name: "a proxy's hidden retries",
+			cfg: pgsim.Config{RPS: 20, ViaProxy: true, MaxAttempts: 1, NoIdempotencyKeys: true, Timing: closed,
+				Scenarios: map[string]string{"pg": "slow"}},
+			interval: "2s",
+			want:     map[string][]string{"pg-proxy": {"unsafe_retries"}},
+			never:    map[string][]string{"pg": {"unsafe_retries", "retry_storm"}},
+			check: func(t *testing.T, deps map[string]onceDependency) {
+				if r := deps["pg"].RetriesPerSecond; r == nil || *r != 0 {
+					t.Errorf("pg retries/s %v, want 0: the order client retried nothing", r)
+				}
+				if r := deps["pg-proxy"].RetriesPerSecond; r == nil || *r <= 0 {
+					t.Errorf("pg-proxy retries/s %v, want > 0", r)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.cfg.Seed = 1
+			sim := startSimConfig(t, tt.cfg)
+			has := func(deps map[string]onceDependency) bool {
+				for dep, want := range tt.want {
+					if !containsAll(kinds(deps[dep]), want) {
+						return false
+					}
+				}
+				return true
+			}
+			deps := onceUntil(t, 30*time.Second, has, "--interval", tt.interval, "--target", sim.MetricsURL)
+			if !has(deps) {
+				for dep, want := range tt.want {
+					t.Errorf("%s findings %v, want %v", dep, kinds(deps[dep]), want)
+				}
+			}
+			for dep, never := range tt.never {
+				for _, k := range never {
+					if slices.Contains(kinds(deps[dep]), k) {
+						t.Errorf("%s has %s: %v", dep, k, deps[dep].Findings)
+					}
+				}
+			}
+			if tt.check != nil {
+				tt.check(t, deps)
+			}
+		})
 	}
 }

@@ -15,24 +15,29 @@ import (
 
 // TestCapturedPgsimPages reads the pages captured from real pgsim runs
 // (testdata/pgsim, two pages 2 s apart per scenario) through the real parser
-// and Store, checks the finding each scenario must produce on pg, and
-// compares the whole --once JSON with testdata/pgsim/<scenario>.json here.
+// and Store, checks the finding each scenario must produce on pg and what
+// the db pool shows, and compares the whole --once JSON with
+// testdata/pgsim/<scenario>.json here.
 func TestCapturedPgsimPages(t *testing.T) {
 	dir := filepath.Join("..", "..", "testdata", "pgsim")
 	tests := []struct {
 		scenario string
 		want     []model.FindingKind // on pg
 		breaker  model.BreakerState  // pg's
+		dbFull   bool                // the db pool all in use, with waiters: held across a pg call that hangs
 	}{
-		{"steady", nil, model.BreakerClosed},
-		{"outage", []model.FindingKind{model.BreakerOpenKind}, model.BreakerOpen},
-		{"slow", []model.FindingKind{model.TailNearTimeout}, ""},
+		{"steady", nil, model.BreakerClosed, false},
+		{"outage", []model.FindingKind{model.BreakerOpenKind}, model.BreakerOpen, false},
+		{"slow", []model.FindingKind{model.TailNearTimeout}, "", true},
 		// flaky's 60% attempt failures storm retries first, then trip the
 		// breaker about 8 s in, where these pages were taken; the storm
 		// itself is asserted live in internal/app's TestOnceFindsEachScenario.
-		{"flaky", []model.FindingKind{model.BreakerOpenKind}, model.BreakerOpen},
-		{"blackhole", []model.FindingKind{model.TimeoutsRising}, ""},
-		{"callback-loss", nil, model.BreakerClosed},
+		{"flaky", []model.FindingKind{model.BreakerOpenKind}, model.BreakerOpen, false},
+		// 10 s in, the first blackholed calls are still in their third
+		// attempt (timeouts_rising comes a moment later, live): the tail
+		// sits at the timeout and the db pool is drained.
+		{"blackhole", []model.FindingKind{model.TailNearTimeout}, "", true},
+		{"callback-loss", nil, model.BreakerClosed, false},
 	}
 	const target = "http://127.0.0.1:9102/metrics"
 	t0 := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -52,14 +57,17 @@ func TestCapturedPgsimPages(t *testing.T) {
 					Duration: 5 * time.Millisecond, Bytes: int64(len(body)), Page: page})
 			}
 			snap := store.Snapshot(t0.Add(2*time.Second), time.Minute)
-			var pg *model.Dependency
+			var pg, db *model.Dependency
 			for i := range snap.Dependencies {
-				if snap.Dependencies[i].Name == "pg" {
+				switch snap.Dependencies[i].Name {
+				case "pg":
 					pg = &snap.Dependencies[i]
+				case "db":
+					db = &snap.Dependencies[i]
 				}
 			}
-			if pg == nil || len(snap.Dependencies) != 3 {
-				t.Fatalf("want pg, mail and stock; got %d dependencies", len(snap.Dependencies))
+			if pg == nil || db == nil || len(snap.Dependencies) != 4 {
+				t.Fatalf("want pg, mail, stock and db; got %d dependencies", len(snap.Dependencies))
 			}
 			var kinds []model.FindingKind
 			for _, f := range pg.Findings {
@@ -79,6 +87,9 @@ func TestCapturedPgsimPages(t *testing.T) {
 			}
 			if tt.breaker != "" && pg.Breaker.State != tt.breaker {
 				t.Errorf("pg breaker %s, want %s", pg.Breaker.State, tt.breaker)
+			}
+			if full := db.Pool.InUse == db.Pool.Max && db.Pool.Pending > 0; full != tt.dbFull {
+				t.Errorf("db pool %v of %v in use, %v waiting; want drained %v", db.Pool.InUse, db.Pool.Max, db.Pool.Pending, tt.dbFull)
 			}
 			if !pg.CallsPerSecond.Known() {
 				t.Error("pg has no call rate from two pages")
