@@ -47,8 +47,9 @@ const (
 // against the timeout is visible as such. The 3.1 bucket catches attempts
 // cut off by the timeout (they end a few ms after 3 s); without it they
 // fall in (3, 4] and histogram_quantile interpolates them up to 4 s, a
-// latency no attempt had.
-var attemptBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 3.1, 4, 5, 10}
+// latency no attempt had. 1.1 does the same for db queries that waited
+// out most of the pool's 1 s acquire timeout.
+var attemptBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.1, 1.5, 2, 2.5, 3, 3.1, 4, 5, 10}
 
 // liveValues are a dependency's gauges read at scrape time; those of a part
 // the dependency lacks (depSettings) are not exported.

@@ -456,9 +456,15 @@ func (s *orderService) poll(o *order) {
 	}
 }
 
-// burst starts BurstConcurrency workers that each place an order, wait
-// for its payment call to end and place the next, for BurstDuration. Every
-// burst order has a user of its own, so none is refused as a second order.
+// burstPace is the least time between two orders of one burst client: a
+// client refused at once (a full bulkhead answers in microseconds) waits
+// like a user would instead of spinning.
+const burstPace = 100 * time.Millisecond
+
+// burst starts BurstConcurrency clients that each place an order, wait
+// for its payment call to end and place the next (at most one per
+// burstPace), for BurstDuration. Every burst order has a user of its own,
+// so none is refused as a second order.
 func (s *orderService) burst() (string, error) {
 	if !s.bursting.CompareAndSwap(false, true) {
 		return "", ErrBurstRunning
@@ -480,18 +486,20 @@ func (s *orderService) burst() (string, error) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				pace := time.NewTicker(burstPace)
+				defer pace.Stop()
 				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
 					o, err := s.start(fmt.Sprintf("burst-%s-%d", s.runID, s.seq.Add(1)))
 					if err != nil {
 						return // shutting down
 					}
 					select {
 					case <-o.done:
+					case <-stop:
+						return
+					}
+					select { // a tick already waiting when the order took longer
+					case <-pace.C:
 					case <-stop:
 						return
 					}

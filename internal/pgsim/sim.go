@@ -89,7 +89,7 @@ type Timing struct {
 	ProcessingMax     time.Duration // upper bound [5s]
 	DrainTimeout      time.Duration // how long Close lets in-flight calls finish before cancelling them [500ms]
 	DBAcquireTimeout  time.Duration // how long an order waits for a database connection [1s]
-	ProxyTryTimeout   time.Duration // the proxy's per-try timeout [45% of AttemptTimeout: two tries fit in one attempt]
+	ProxyTryTimeout   time.Duration // the proxy's per-try timeout [a third of AttemptTimeout: two tries fit in one attempt]
 	BurstDuration     time.Duration // how long a Burst lasts [10s]
 }
 
@@ -109,7 +109,7 @@ func (t Timing) withDefaults() Timing {
 	def(&t.ProcessingMax, 5*time.Second)
 	def(&t.DrainTimeout, 500*time.Millisecond)
 	def(&t.DBAcquireTimeout, time.Second)
-	def(&t.ProxyTryTimeout, t.AttemptTimeout*45/100)
+	def(&t.ProxyTryTimeout, t.AttemptTimeout/3)
 	def(&t.BurstDuration, 10*time.Second)
 	if t.BreakerMinCalls == 0 {
 		t.BreakerMinCalls = 20
