@@ -235,7 +235,7 @@ func (c *depClient) attempt(exec failsafe.Execution[*response], method, path str
 		req.GetBody = nil
 	}
 	start := time.Now()
-	out, err := c.exchange(req)
+	out, err := exchange(c.httpc, req)
 	tr.done(err, c.root.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)))
 	c.m.attemptDuration.WithLabelValues(c.dep).Observe(time.Since(start).Seconds())
 	if err != nil {
@@ -247,8 +247,9 @@ func (c *depClient) attempt(exec failsafe.Execution[*response], method, path str
 	return out, nil
 }
 
-func (c *depClient) exchange(req *http.Request) (*response, error) {
-	resp, err := c.httpc.Do(req)
+// exchange sends req with client and reads the answer, its body bounded by maxBody.
+func exchange(client *http.Client, req *http.Request) (*response, error) {
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -106,19 +106,7 @@ func (p *retryProxy) try(r *http.Request, body []byte) (*response, error) {
 	req.GetBody = nil
 	start := time.Now()
 	defer func() { p.m.attemptDuration.WithLabelValues(DepPGProxy).Observe(time.Since(start).Seconds()) }()
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxBody {
-		return nil, errBodyTooLarge
-	}
-	return &response{code: resp.StatusCode, body: data}, nil
+	return exchange(p.client, req)
 }
 
 // close stops the proxy.
