@@ -23,8 +23,10 @@ func TestDBPoolHeldAcrossSlowPG(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			tm := fastTiming()
+			tm.BreakerMinCalls = 10000 // an open pg breaker would free the pool: the lesson is the pool
 			s := startSim(t, Config{RPS: 20, DBPool: 8, ReleaseDBBeforeCall: tc.release,
-				Scenarios: map[string]string{DepPG: Slow}, Timing: fastTiming()})
+				Scenarios: map[string]string{DepPG: Slow}, Timing: tm})
 			pool := func() (active, max, waiting, timeouts float64) {
 				f := scrape(t, s.MetricsURL)
 				return value(f, "resilience_pool_connections", "dependency", DepDB, "state", "active"),
