@@ -266,32 +266,55 @@ func TestAdminEndpoint(t *testing.T) {
 
 func TestChaosCycleChargesNoOrderTwice(t *testing.T) {
 	t.Parallel()
-	tm := fastTiming()
-	tm.AttemptTimeout = time.Second // slow (2–6 s) then overlaps retries with the first attempt still running
-	s := startSim(t, Config{RPS: 20, Timing: tm, Users: 200})
-	for _, scen := range ScenarioNames() {
-		for _, dep := range Dependencies() {
-			if err := s.SetScenario(dep, scen); err != nil {
-				t.Fatal(err)
+	// With keys no path charges twice: the client's retries, a proxy's own
+	// retries, a failover to pg2.
+	tests := []struct {
+		name string
+		cfg  Config
+	}{
+		{"direct", Config{}},
+		{"via the proxy, with failover", Config{ViaProxy: true, Failover: true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tm := fastTiming()
+			tm.AttemptTimeout = time.Second // slow (2–6 s) then overlaps retries with the first attempt still running
+			cfg := tc.cfg
+			cfg.RPS, cfg.Timing, cfg.Users = 20, tm, 200
+			s := startSim(t, cfg)
+			for _, scen := range ScenarioNames() {
+				for _, dep := range Dependencies() {
+					if err := s.SetScenario(dep, scen); err != nil {
+						t.Fatal(err)
+					}
+				}
+				time.Sleep(1500 * time.Millisecond)
 			}
-		}
-		time.Sleep(1500 * time.Millisecond)
-	}
-	for _, dep := range Dependencies() {
-		if err := s.SetScenario(dep, Steady); err != nil {
-			t.Fatal(err)
-		}
-	}
-	time.Sleep(2 * time.Second)
-	gw := scrape(t, s.GatewayMetricsURL)
-	if charges := value(gw, "pgsim_charges_total"); charges < 20 {
-		t.Errorf("only %v charges: the chaos run did not exercise payments", charges)
-	}
-	if dup := value(gw, "pgsim_duplicate_charges_total"); dup != 0 {
-		t.Errorf("%v duplicate charges, want 0 with idempotency keys", dup)
-	}
-	if r := value(scrape(t, s.MetricsURL), "resilience_retries_total", "dependency", DepPG); r == 0 {
-		t.Errorf("no retries during chaos")
+			for _, dep := range Dependencies() {
+				if err := s.SetScenario(dep, Steady); err != nil {
+					t.Fatal(err)
+				}
+			}
+			time.Sleep(2 * time.Second)
+			gw := scrape(t, s.GatewayMetricsURL)
+			if charges := value(gw, "pgsim_charges_total"); charges < 20 {
+				t.Errorf("only %v charges: the chaos run did not exercise payments", charges)
+			}
+			if dup := value(gw, "pgsim_duplicate_charges_total"); dup != 0 {
+				t.Errorf("%v duplicate charges, want 0 with idempotency keys", dup)
+			}
+			fams := scrape(t, s.MetricsURL)
+			if r := value(fams, "resilience_retries_total", "dependency", DepPG); r == 0 {
+				t.Errorf("no retries during chaos")
+			}
+			if u := value(fams, "resilience_retries_total", "idempotent", idempotentNo); u != 0 {
+				t.Errorf("%v retries without a key, want 0", u)
+			}
+			if cfg.ViaProxy && value(fams, "resilience_retries_total", "dependency", DepPGProxy) == 0 {
+				t.Errorf("the proxy never retried during chaos")
+			}
+		})
 	}
 }
 
