@@ -137,6 +137,7 @@ func startOrderService(cfg clientConfig) (*orderService, error) {
 	if cfg.ViaProxy {
 		p, err := startRetryProxy(cfg.GatewayURL, cfg.ProxyTryTimeout, s.m)
 		if err != nil {
+			s.cancel()
 			_ = ln.Close()
 			return nil, err
 		}
