@@ -57,6 +57,10 @@ type Scrape struct {
 	Duration time.Duration // how long it took
 	Bytes    int64         // body size read (after decompression)
 	Page     *Page
+	// Warnings are what the source said about an answer that is still
+	// usable (Prometheus's warnings, a partial response); shown in the
+	// header, never dropped.
+	Warnings []string
 	// Err is a classified, human-readable error ("connection refused",
 	// "timeout after 800ms", "HTTP 500 Internal Server Error", "body larger
 	// than 64 MiB", "parse error: line 3: …").

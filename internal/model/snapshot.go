@@ -154,6 +154,9 @@ type TargetHealth struct {
 	Series         int
 	Bytes          int64
 	Profiles       []string
+	// Warnings are the last scrape's non-fatal messages (Prometheus's
+	// warnings, partial responses); shared read-only.
+	Warnings []string
 }
 
 // Event is one line of the event log.

@@ -107,6 +107,7 @@ type targetState struct {
 	series      int
 	bytes       int64
 	profiles    []string
+	warnings    []string // the last scrape's, read-only
 	deps        map[string]*depState
 	everScraped bool
 	overLimit   bool // the last page had more dependencies than allowed
@@ -307,6 +308,7 @@ func (s *Store) Ingest(sc Scrape) {
 	ts.lastScrape = sc.Time
 	ts.duration = sc.Duration
 	ts.bytes = sc.Bytes
+	ts.warnings = sc.Warnings
 	if err != nil {
 		s.targetFailed(ts, sc.Time, err.Error())
 		return
@@ -729,7 +731,7 @@ func (s *Store) health(ts *targetState) TargetHealth {
 		URL: ts.url, Up: ts.everScraped && ts.err == "", Err: ts.err,
 		LastScrape: ts.lastScrape, LastSuccess: ts.lastSuccess,
 		ScrapeDuration: ts.duration, Series: ts.series, Bytes: ts.bytes,
-		Profiles: slices.Clone(ts.profiles),
+		Profiles: slices.Clone(ts.profiles), Warnings: ts.warnings,
 	}
 }
 

@@ -1,0 +1,225 @@
+package scrape
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"resiltop/internal/model"
+)
+
+// backfillBudget bounds groups × steps of a backfill: with about a hundred
+// series per instance that is some 15 million points held at once at
+// worst. A small fleet gets every step of --history at the refresh
+// interval; a large one a coarser step over the same span.
+const backfillBudget = 150_000
+
+// rangeSeries is one series of a range answer: prepared once, with its
+// points in time order.
+type rangeSeries struct {
+	p      prepared
+	points []point
+	next   int // the first point not yet used
+}
+
+// Backfill feeds the last span of history into emit before the first live
+// refresh: one query_range per family (and for `up` and its timestamps),
+// with a step of the refresh interval (coarser for a big fleet, see
+// backfillBudget), replayed step by step in time order as per-group
+// scrapes stamped with Prometheus's own scrape times. So the first frame
+// already has trends, a breaker timeline and findings whose "since" lies
+// before resiltop started. It returns the step used and an error when
+// the history could not be read; the live refresh does not depend on it.
+func (s *PromSource) Backfill(ctx context.Context, span time.Duration, emit func(model.Scrape)) (time.Duration, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if span <= 0 {
+		return 0, nil
+	}
+	end := time.Now()
+	start := end.Add(-span)
+	// A longer timeout than a refresh's: this runs once, and reads more.
+	ctx, cancel := context.WithTimeout(ctx, max(4*s.cfg.Timeout, 30*time.Second))
+	defer cancel()
+
+	groups := 0
+	_, _, err := s.query(ctx, "/api/v1/query", url.Values{"query": {"count(" + selector("up", s.matchers) + ")"}, "time": {formatTime(end)}}, func(sr *series) error {
+		if len(sr.points) > 0 {
+			groups = int(sr.points[0].v)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, s.describe(err)
+	}
+	step := s.cfg.Interval
+	if steps := int(span / step); groups > 0 && groups*steps > backfillBudget {
+		step = span / time.Duration(max(1, backfillBudget/groups))
+	}
+	step = step.Round(time.Millisecond)
+	if step <= 0 {
+		step = time.Millisecond
+	}
+	args := func(q string) url.Values {
+		return url.Values{"query": {q}, "start": {formatTime(start)}, "end": {formatTime(end)},
+			"step": {strconv.FormatFloat(step.Seconds(), 'f', 3, 64)}}
+	}
+	var count int
+	limit := s.cfg.MaxSeries
+	var mu sync.Mutex
+	counted := func(each func(*series) error) func(*series) error {
+		return func(sr *series) error {
+			mu.Lock()
+			count++
+			over := count > limit
+			mu.Unlock()
+			if over {
+				return &Error{Kind: KindTooManySeries, Msg: fmt.Sprintf(
+					"the history has more than %d series (narrow --selector, raise --max-series or shorten --history)", limit)}
+			}
+			return each(sr)
+		}
+	}
+
+	// up and its timestamps, per group and step.
+	up := map[string][]point{}
+	at := map[string][]point{}
+	strip := map[string]bool{"job": true, "instance": true}
+	readUp := func(into map[string][]point, names bool) func(*series) error {
+		return func(sr *series) error {
+			g := sr.get(s.cfg.GroupBy)
+			if g == "" {
+				return nil
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if names {
+				for _, l := range sr.labels {
+					if l.name != nameLabel {
+						strip[l.name] = true
+					}
+				}
+			}
+			into[g] = append(into[g], sr.points...)
+			return nil
+		}
+	}
+	jobs := []func() error{
+		func() error {
+			_, _, err := s.query(ctx, "/api/v1/query_range", args(selector("up", s.matchers)), counted(readUp(up, true)))
+			return err
+		},
+		func() error {
+			_, _, err := s.query(ctx, "/api/v1/query_range", args("timestamp("+selector("up", s.matchers)+")"), readUp(at, false))
+			return err
+		},
+	}
+	if s.types == nil {
+		jobs = append(jobs, func() error { s.loadMetadata(ctx, end); return nil })
+	}
+	if err := runAll(ctx, jobs); err != nil {
+		return step, s.describe(err)
+	}
+	lf := &labelFilter{groupBy: s.cfg.GroupBy, strip: strip}
+	fams := s.typedFamilies()
+	data := make([][]*rangeSeries, len(fams))
+	jobs = jobs[:0]
+	for i := range fams {
+		f := &fams[i]
+		jobs = append(jobs, func() error {
+			_, _, err := s.query(ctx, "/api/v1/query_range", args(f.query(s.matchers)), counted(func(sr *series) error {
+				p, ok := lf.prepare(f, sr)
+				if !ok || len(sr.points) == 0 {
+					return nil
+				}
+				data[i] = append(data[i], &rangeSeries{p: p, points: slices.Clone(sr.points)})
+				return nil
+			}))
+			return err
+		})
+	}
+	if err := runAll(ctx, jobs); err != nil {
+		return step, s.describe(err)
+	}
+	s.replay(start, step, int(span/step), fams, data, up, at, emit)
+	return step, nil
+}
+
+// replay emits the history step by step: at each step, one scrape per
+// group that Prometheus had scraped by then.
+func (s *PromSource) replay(start time.Time, step time.Duration, steps int, fams []family, data [][]*rangeSeries,
+	up, at map[string][]point, emit func(model.Scrape)) {
+	upAt := func(m map[string][]point, g string, t float64) (float64, bool) {
+		ps := m[g]
+		i := sort.Search(len(ps), func(i int) bool { return ps[i].t >= t-1e-3 })
+		if i < len(ps) && math.Abs(ps[i].t-t) < 1e-3 {
+			return ps[i].v, true
+		}
+		return 0, false
+	}
+	prevT := map[string]time.Time{}
+	for k := 0; k <= steps; k++ {
+		tk := start.Add(time.Duration(k) * step)
+		t := float64(tk.UnixMilli()) / 1000
+		var ps pageSet
+		for i := range fams {
+			builds := map[string]*famBuild{}
+			for _, rs := range data[i] {
+				for rs.next < len(rs.points) && rs.points[rs.next].t < t-1e-3 {
+					rs.next++
+				}
+				if rs.next >= len(rs.points) || math.Abs(rs.points[rs.next].t-t) >= 1e-3 {
+					continue
+				}
+				b := builds[rs.p.group]
+				if b == nil {
+					b = &famBuild{}
+					builds[rs.p.group] = b
+				}
+				b.add(&rs.p, rs.points[rs.next].v)
+			}
+			ps.collect(&fams[i], builds)
+		}
+		groups := make([]string, 0, len(ps.groups))
+		for g := range ps.groups {
+			groups = append(groups, g)
+		}
+		for g := range up {
+			if _, ok := ps.groups[g]; !ok {
+				if _, present := upAt(up, g, t); present {
+					groups = append(groups, g)
+				}
+			}
+		}
+		slices.Sort(groups)
+		for _, g := range groups {
+			sc := model.Scrape{Target: g, Time: tk}
+			if ts, ok := upAt(at, g, t); ok {
+				sc.Time = unixTime(ts)
+			}
+			if prev, ok := prevT[g]; ok && !sc.Time.After(prev) {
+				continue // Prometheus had not scraped it again by this step
+			}
+			if v, ok := upAt(up, g, t); ok && v == 0 {
+				sc.Err = errors.New("down in Prometheus (up == 0)")
+			} else {
+				sc.Page = ps.page(g)
+			}
+			if prev, ok := prevT[g]; ok {
+				if d := sc.Time.Sub(prev); s.interval == 0 || d < s.interval {
+					s.interval = d
+				}
+			}
+			prevT[g] = sc.Time
+			s.seen[g] = start
+			emit(sc)
+		}
+	}
+}
