@@ -60,6 +60,10 @@ type Resolver struct {
 	// SocketTimeout bounds each HAProxy runtime API exchange; ≤ 0 means
 	// DefaultHAProxyTimeout.
 	SocketTimeout time.Duration
+	// AdminFor, when set, gives the admin base URL of a target whose
+	// settings name none (fleet mode: --admin-template over the target's
+	// labels); its error is shown to the user as help.
+	AdminFor func(target string) (string, error)
 }
 
 // For returns the switch for target (its metrics URL) given the names of the
@@ -77,6 +81,13 @@ func (r *Resolver) For(target string, profiles []string) (Switch, error) {
 			return nil, fmt.Errorf("%w: HAProxy backends are switched through its runtime API; pass --haproxy-admin ADDR", ErrUnsupported)
 		}
 		return NewHAProxy(s.HAProxyAdmin, r.SocketTimeout), nil
+	}
+	if s.Admin == "" && r.AdminFor != nil {
+		base, err := r.AdminFor(target)
+		if err != nil {
+			return nil, err
+		}
+		s.Admin = base
 	}
 	origin := ""
 	if s.Admin == "" {

@@ -92,14 +92,27 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return usage(env, err)
 	}
 	store := model.NewStore(opts)
-	src, err := scrape.New(cfg.Targets())
-	if err != nil {
+	oneShot := cfg.Once || !env.Terminal
+	var (
+		src   scrape.Source
+		grace time.Duration
+	)
+	if cfg.Prometheus.URL != "" {
+		fleet, err := newFleet(ctx, cfg, profiles, resolver)
+		if err != nil {
+			return usage(env, err)
+		}
+		if !oneShot {
+			grace = backfill(ctx, cfg, fleet, store)
+		}
+		src = fleet
+	} else if src, err = scrape.New(cfg.Targets()); err != nil {
 		return usage(env, err)
 	}
-	if cfg.Once || !env.Terminal {
+	if oneShot {
 		return once(ctx, cfg, store, src, env)
 	}
-	err = watch(ctx, cfg, store, src, resolver, sim)
+	err = watch(ctx, cfg, store, src, resolver, sim, grace)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "resiltop: %v\n", err)
 		return ExitFailure
@@ -159,7 +172,9 @@ func reaches(findings []model.Finding, failOn model.Severity) bool {
 }
 
 // watch runs the TUI while the Source scrapes into the Store.
-func watch(ctx context.Context, cfg *config.Config, store *model.Store, src scrape.Source, resolver *admin.Resolver, sim *pgsim.Sim) error {
+// confirmGrace lengthens the wait for an admin action's confirmation (fleet
+// mode: one Prometheus scrape interval).
+func watch(ctx context.Context, cfg *config.Config, store *model.Store, src scrape.Source, resolver *admin.Resolver, sim *pgsim.Sim, confirmGrace time.Duration) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	updates := make(chan struct{}, 1)
@@ -183,9 +198,10 @@ func watch(ctx context.Context, cfg *config.Config, store *model.Store, src scra
 		Switch: func(target string) (admin.Switch, error) {
 			return resolver.For(target, targetProfiles(store.Snapshot(time.Now(), cfg.Window), target))
 		},
-		ReadOnly: cfg.ReadOnly,
-		NoColor:  cfg.NoColor,
-		Mouse:    cfg.Mouse,
+		ConfirmGrace: confirmGrace,
+		ReadOnly:     cfg.ReadOnly,
+		NoColor:      cfg.NoColor,
+		Mouse:        cfg.Mouse,
 	}
 	if sim != nil {
 		opts.Scenarios = sim

@@ -12,6 +12,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"text/template"
 	"time"
 
 	commoncfg "github.com/prometheus/common/config"
@@ -80,7 +81,30 @@ type Config struct {
 	NoColor      bool
 	Mouse        bool
 	HAProxyAdmin string // HAProxy runtime API address; "" when none
+
+	// Prometheus is fleet mode: read the targets from a Prometheus server
+	// instead of scraping them. Its URL is "" when fleet mode is off; HTTP
+	// then applies to the Prometheus server.
+	Prometheus Prometheus
+
+	intervalSet bool // the file or a flag set Interval
 }
+
+// Prometheus is fleet mode's settings (--prometheus and the file's
+// prometheus: section).
+type Prometheus struct {
+	URL      string
+	Selector string // `{job="orders"}`; "" asks for every series
+	GroupBy  string // the label whose values are the targets; default instance
+	// AdminTemplate makes a row's admin URL from its target labels,
+	// `http://{{.instance}}/actuator`; "" leaves fleet rows without one.
+	AdminTemplate string
+}
+
+// DefaultFleetInterval is the refresh interval in fleet mode when none is
+// set: Prometheus scrapes every 15 s to a minute, so asking it every second
+// only finds the same samples.
+const DefaultFleetInterval = 5 * time.Second
 
 // UsageError is a mistake in how resiltop was invoked (flags, config file,
 // environment); the CLI exits 2 on it. errors.Is(err, flag.ErrHelp) holds
@@ -223,8 +247,11 @@ func readToken(c *Config, file string, getenv func(string) string) error {
 
 // validate checks the merged configuration and fills in derived values.
 func (c *Config) validate() error {
-	if len(c.Endpoints) == 0 && !c.Demo {
-		return usagef("no target: pass --target URL, a --config file with targets, or --demo")
+	if err := c.validateFleet(); err != nil {
+		return err
+	}
+	if len(c.Endpoints) == 0 && !c.Demo && c.Prometheus.URL == "" {
+		return usagef("no target: pass --target URL, --prometheus URL, a --config file with targets, or --demo")
 	}
 	seen := map[string]bool{}
 	for i := range c.Endpoints {
@@ -267,6 +294,47 @@ func (c *Config) validate() error {
 		return usagef("HTTP settings: %v", err)
 	}
 	return nil
+}
+
+// validateFleet checks fleet mode's settings: it excludes targets and the
+// demo, and its admin template must parse.
+func (c *Config) validateFleet() error {
+	p := &c.Prometheus
+	if p.URL == "" {
+		if p.Selector != "" || p.AdminTemplate != "" || p.GroupBy != "" {
+			return usagef("--selector, --group-by and --admin-template need --prometheus URL")
+		}
+		return nil
+	}
+	if !c.intervalSet {
+		c.Interval = DefaultFleetInterval
+	}
+	if len(c.Endpoints) > 0 || c.Demo {
+		return usagef("--prometheus reads the targets from Prometheus: it cannot be combined with --target or --demo")
+	}
+	if _, err := checkURL(p.URL); err != nil {
+		return usagef("--prometheus %q: %v", redact(p.URL), err)
+	}
+	if p.GroupBy == "" {
+		p.GroupBy = scrape.DefaultGroupBy
+	}
+	if !labelName.MatchString(p.GroupBy) {
+		return usagef("--group-by %q: not a label name", p.GroupBy)
+	}
+	if p.AdminTemplate != "" {
+		if _, err := AdminTemplate(p.AdminTemplate); err != nil {
+			return usagef("--admin-template: %v", err)
+		}
+	}
+	return nil
+}
+
+var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// AdminTemplate parses an --admin-template: Go text/template over a row's
+// target labels, where a label the row lacks is an error, not "<no value>".
+func AdminTemplate(text string) (*template.Template, error) {
+	return template.New("admin").Option("missingkey=error").Parse(text)
 }
 
 func checkURL(s string) (*url.URL, error) {

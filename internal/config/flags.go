@@ -41,6 +41,10 @@ type flags struct {
 	mouse         bool
 	profiles      list
 	haproxyAdmin  string
+	prometheus    string
+	selector      string
+	groupBy       string
+	adminTemplate string
 }
 
 // list is a repeatable flag; commas also separate values.
@@ -86,6 +90,10 @@ func (f *flags) flagSet() *flag.FlagSet {
 	fs.BoolVar(&f.mouse, "mouse", false, "enable mouse support")
 	fs.Var(&f.profiles, "profile", "apply only these profiles: `NAME[,NAME]`")
 	fs.StringVar(&f.haproxyAdmin, "haproxy-admin", "", "HAProxy runtime API `ADDR` (host:port or socket path)")
+	fs.StringVar(&f.prometheus, "prometheus", "", "fleet mode: read the targets from the Prometheus at `URL` (the TLS and auth flags then apply to it)")
+	fs.StringVar(&f.selector, "selector", "", "fleet mode: label matchers for every query, e.g. '{job=\"orders\"}'")
+	fs.StringVar(&f.groupBy, "group-by", "", "fleet mode: the `LABEL` whose values are the targets (default instance)")
+	fs.StringVar(&f.adminTemplate, "admin-template", "", "fleet mode: a row's admin URL from its target labels, e.g. 'http://{{.instance}}/actuator'")
 	return fs
 }
 
@@ -131,6 +139,15 @@ func (f *flags) apply(c *Config, set map[string]bool) error {
 	c.Mouse = c.Mouse || f.mouse
 	if set["haproxy-admin"] {
 		c.HAProxyAdmin = f.haproxyAdmin
+	}
+	c.intervalSet = c.intervalSet || set["interval"]
+	fleet := map[string]*string{"prometheus": &c.Prometheus.URL, "selector": &c.Prometheus.Selector,
+		"group-by": &c.Prometheus.GroupBy, "admin-template": &c.Prometheus.AdminTemplate}
+	given := map[string]string{"prometheus": f.prometheus, "selector": f.selector, "group-by": f.groupBy, "admin-template": f.adminTemplate}
+	for name, dst := range fleet {
+		if set[name] {
+			*dst = given[name]
+		}
 	}
 	return f.applyHTTP(&c.HTTP, set)
 }
@@ -227,6 +244,7 @@ func Usage() string {
 
 Usage:
   resiltop --target URL [--target URL…] [flags]
+  resiltop --prometheus URL [--selector '{job="orders"}'] [--group-by LABEL] [flags]
   resiltop --config FILE [flags]
   resiltop --demo
   resiltop --once --target URL [-o table|json] [--fail-on warning|critical]

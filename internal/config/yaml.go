@@ -28,6 +28,18 @@ type fileConfig struct {
 	HTTP       *commoncfg.HTTPClientConfig `yaml:"http"`
 	Thresholds *model.Thresholds           `yaml:"thresholds"`
 	Profiles   yaml.Node                   `yaml:"profiles"`
+	Prometheus *filePrometheus             `yaml:"prometheus"`
+}
+
+// filePrometheus is the prometheus: section (fleet mode). Its http: is how
+// Prometheus is reached, in prometheus/common's form (tls_config,
+// authorization with credentials_file, basic_auth with password_file).
+type filePrometheus struct {
+	URL           string                      `yaml:"url"`
+	Selector      string                      `yaml:"selector"`
+	GroupBy       string                      `yaml:"group_by"`
+	AdminTemplate string                      `yaml:"admin_template"`
+	HTTP          *commoncfg.HTTPClientConfig `yaml:"http"`
 }
 
 type fileTarget struct {
@@ -64,6 +76,7 @@ func loadYAML(c *Config, file string, data []byte) error {
 	}
 	c.File = file
 	setIf(&c.Interval, fc.Interval)
+	c.intervalSet = fc.Interval != nil
 	setIf(&c.Timeout, fc.Timeout)
 	setIf(&c.Window, fc.Window)
 	setIf(&c.History, fc.History)
@@ -81,6 +94,19 @@ func loadYAML(c *Config, file string, data []byte) error {
 		c.HTTP = *fc.HTTP
 		// Relative file names in the file are relative to the file, as in Prometheus.
 		c.HTTP.SetDirectory(filepath.Dir(file))
+	}
+	if p := fc.Prometheus; p != nil {
+		if p.URL == "" {
+			return usagef("%s:%d: prometheus: url is missing", file, keyLine(data, "prometheus"))
+		}
+		c.Prometheus = Prometheus{URL: p.URL, Selector: p.Selector, GroupBy: p.GroupBy, AdminTemplate: p.AdminTemplate}
+		if p.HTTP != nil {
+			if fc.HTTP != nil {
+				return usagef("%s:%d: prometheus: http: and the top-level http: both set how Prometheus is reached; keep one", file, keyLine(data, "prometheus"))
+			}
+			c.HTTP = *p.HTTP
+			c.HTTP.SetDirectory(filepath.Dir(file))
+		}
 	}
 	if fc.Thresholds != nil {
 		if err := checkThresholds(*fc.Thresholds); err != nil {

@@ -286,8 +286,8 @@ func (s *PromSource) ScrapeAll(ctx context.Context) []model.Scrape {
 	for _, g := range groups {
 		sc := model.Scrape{Target: g, Time: start, Warnings: r.warnings}
 		up, ok := r.up[g]
-		if ok && up.at.After(time.Time{}) {
-			sc.Time = up.at
+		if ok && !up.at.IsZero() {
+			sc.Time, sc.Duration = up.at, up.took
 		}
 		if ok && up.value == 0 {
 			if downErrs == nil {
@@ -352,7 +352,8 @@ func (s *PromSource) describe(err error) error {
 // upState is one group's `up` sample.
 type upState struct {
 	value float64
-	at    time.Time // the sample's timestamp: when Prometheus last scraped the group
+	at    time.Time     // the sample's timestamp: when Prometheus last scraped the group
+	took  time.Duration // Prometheus's scrape_duration_seconds of that scrape
 }
 
 // refreshResult is what one refresh found.
@@ -419,8 +420,11 @@ func (s *PromSource) refresh(ctx context.Context, at time.Time) refreshResult {
 			warn.add(env)
 			return err
 		},
-		func() error {
-			env, n, err := s.query(ctx, "/api/v1/query", url.Values{"query": {"timestamp(" + selector("up", s.matchers) + ")"}, "time": {ts}}, func(sr *series) error {
+	}
+	// When Prometheus last scraped each group, and how long that took.
+	for _, q := range []string{"timestamp(" + selector("up", s.matchers) + ")", selector("scrape_duration_seconds", s.matchers)} {
+		jobs = append(jobs, func() error {
+			env, n, err := s.query(ctx, "/api/v1/query", url.Values{"query": {q}, "time": {ts}}, func(sr *series) error {
 				g := sr.get(s.cfg.GroupBy)
 				if g == "" || len(sr.points) == 0 {
 					return nil
@@ -428,14 +432,18 @@ func (s *PromSource) refresh(ctx context.Context, at time.Time) refreshResult {
 				mu.Lock()
 				defer mu.Unlock()
 				u := up[g]
-				u.at = unixTime(sr.points[0].v)
+				if strings.HasPrefix(q, "timestamp(") {
+					u.at = unixTime(sr.points[0].v)
+				} else {
+					u.took = time.Duration(sr.points[0].v * float64(time.Second))
+				}
 				up[g] = u
 				return nil
 			})
 			bytes.Add(n)
 			warn.add(env)
 			return err
-		},
+		})
 	}
 	if s.types == nil || at.Sub(s.metaAt) >= metadataEvery {
 		jobs = append(jobs, func() error {

@@ -243,12 +243,13 @@ func (m Model) verifyActions() Model {
 // expireActions gives up on actions no scrape confirmed in time.
 func (m Model) expireActions() Model {
 	now := m.opts.Now()
+	deadline := confirmDeadline + max(0, m.opts.ConfirmGrace)
 	for k, a := range m.actions {
 		switch {
-		case !a.final() && now.Sub(a.sentAt) >= confirmDeadline:
+		case !a.final() && now.Sub(a.sentAt) >= deadline:
 			a.state, a.doneAt = actNotConfirmed, now
 			m.actions[k] = a
-			m = m.logEvent(a.target, a.dep, "breaker "+strings.ToUpper(string(a.expect))+" not confirmed within "+fmtDuration(confirmDeadline))
+			m = m.logEvent(a.target, a.dep, "breaker "+strings.ToUpper(string(a.expect))+" not confirmed within "+fmtDuration(deadline))
 			m = m.setStatus(a.dep+": "+a.note(), false)
 		case a.final() && now.Sub(a.doneAt) >= noteLinger:
 			delete(m.actions, k)

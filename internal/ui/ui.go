@@ -38,6 +38,10 @@ type Options struct {
 	// Switch returns the admin client for a target; its error (e.g.
 	// admin.ErrNoToken) is shown to the user as help.
 	Switch func(target string) (admin.Switch, error)
+	// ConfirmGrace is how much longer than usual a switched breaker may take
+	// to show in a scrape before it reads "not confirmed": in fleet mode
+	// the state travels through one more scrape, Prometheus's.
+	ConfirmGrace time.Duration
 	// ReadOnly removes the admin keys.
 	ReadOnly bool
 	// Scenarios switches pgsim scenarios; nil unless --demo.
