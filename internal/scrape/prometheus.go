@@ -469,22 +469,7 @@ func (s *PromSource) refresh(ctx context.Context, at time.Time) refreshResult {
 		f := &fams[i]
 		jobs = append(jobs, func() error {
 			b := map[string]*famBuild{}
-			env, n, err := s.query(ctx, "/api/v1/query", url.Values{"query": {f.query(s.matchers)}, "time": {ts}}, counted(func(sr *series) error {
-				if len(sr.points) == 0 {
-					return nil
-				}
-				p, ok := lf.prepare(f, sr)
-				if !ok {
-					return nil
-				}
-				fb := b[p.group]
-				if fb == nil {
-					fb = &famBuild{}
-					b[p.group] = fb
-				}
-				fb.add(&p, sr.points[0].v)
-				return nil
-			}))
+			env, n, err := s.query(ctx, "/api/v1/query", url.Values{"query": {f.query(s.matchers)}, "time": {ts}}, counted(lf.collect(f, b)))
 			bytes.Add(n)
 			warn.add(env)
 			builds[i] = b
@@ -502,19 +487,16 @@ func (s *PromSource) refresh(ctx context.Context, at time.Time) refreshResult {
 	return r
 }
 
-// typedFamilies returns the families with the types the metadata gave;
-// when the metadata named types but not a family, that family is not on
-// this Prometheus and is not asked for (until the metadata is asked again).
+// typedFamilies returns the families with the types the metadata gave.
+// A family the metadata does not name is still asked for, typed by its
+// series: recording rules and some remote-write setups carry no metadata.
 func (s *PromSource) typedFamilies() []family {
-	out := make([]family, 0, len(s.families))
-	for _, f := range s.families {
+	out := make([]family, len(s.families))
+	for i, f := range s.families {
 		if t, ok := s.types[f.name]; ok {
-			out = append(out, t)
-			continue
+			f = t
 		}
-		if len(s.types) == 0 {
-			out = append(out, f)
-		}
+		out[i] = f
 	}
 	return out
 }

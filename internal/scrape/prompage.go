@@ -165,6 +165,27 @@ func (lf *labelFilter) prepare(f *family, s *series) (prepared, bool) {
 	return p, true
 }
 
+// collect returns a callback for decodeAnswer that adds each series of an
+// instant answer for f to its group's build in builds.
+func (lf *labelFilter) collect(f *family, builds map[string]*famBuild) func(*series) error {
+	return func(sr *series) error {
+		if len(sr.points) == 0 {
+			return nil
+		}
+		p, ok := lf.prepare(f, sr)
+		if !ok {
+			return nil
+		}
+		b := builds[p.group]
+		if b == nil {
+			b = &famBuild{}
+			builds[p.group] = b
+		}
+		b.add(&p, sr.points[0].v)
+		return nil
+	}
+}
+
 // famBuild collects one family's series for one group.
 type famBuild struct {
 	plain      []*dto.Metric
