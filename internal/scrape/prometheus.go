@@ -182,11 +182,12 @@ func (s *PromSource) Name() string { return s.name }
 func (s *PromSource) Interval() time.Duration { return s.cfg.Interval }
 
 // ScrapeInterval returns Prometheus's own scrape interval as seen in the
-// samples' timestamps, or 0 before two scrapes of an instance were seen.
+// samples' timestamps (to 100 ms: they jitter by a few), or 0 before two
+// scrapes of an instance were seen.
 func (s *PromSource) ScrapeInterval() time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.interval
+	return max(s.interval.Round(100*time.Millisecond), min(s.interval, 100*time.Millisecond))
 }
 
 // TargetLabels returns the target labels of a group (job, instance and

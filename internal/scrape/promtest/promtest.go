@@ -12,9 +12,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
-	"net/url"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -30,8 +30,8 @@ const startTimeout = 60 * time.Second
 // Server is a running Prometheus.
 type Server struct {
 	// URL is its base URL, http://127.0.0.1:PORT.
-	URL string
-	sd  string // the file_sd directory
+	URL    string
+	sd     string // the file_sd directory
 	cmd    *exec.Cmd
 	out    *lockedBuffer
 	exited chan struct{} // closed when the process has ended
@@ -142,38 +142,37 @@ func (s *Server) Stop() {
 // Output returns what Prometheus logged, for failure messages.
 func (s *Server) Output() string { return s.out.String() }
 
-// Scrape makes Prometheus scrape targets (host:port, path /metrics) as job
-// until the test ends. Prometheus notices the file within a second or two.
-func (s *Server) Scrape(t testing.TB, job string, targets ...string) {
-	t.Helper()
+// Scrape makes Prometheus scrape targets (host:port, path /metrics) as
+// job; Prometheus notices the file within a second or two. The returned
+// func stops it again.
+func (s *Server) Scrape(job string, targets ...string) (func(), error) {
 	data, err := json.Marshal([]map[string]any{{"targets": targets, "labels": map[string]string{"job": job}}})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	file := filepath.Join(s.sd, job+".json")
 	tmp := file + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := os.Rename(tmp, file); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	t.Cleanup(func() { _ = os.Remove(file) })
+	return func() { _ = os.Remove(file) }, nil
 }
 
-// WaitScraped waits until Prometheus has scraped every target of job
-// successfully at least n times (its up series holds n samples of 1).
-func (s *Server) WaitScraped(t testing.TB, job string, targets, n int) {
-	t.Helper()
+// WaitScraped waits until Prometheus has scraped every one of the targets
+// of job successfully at least n times.
+func (s *Server) WaitScraped(job string, targets, n int) error {
 	q := fmt.Sprintf(`count(count_over_time(up{job=%q}[1m]) >= %d and up{job=%q} == 1)`, job, n, job)
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if v, ok := s.Value(q); ok && int(v) >= targets {
-			return
+			return nil
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("prometheus did not scrape %d targets of job %s %d times within a minute\n%s", targets, job, n, s.Output())
+	return fmt.Errorf("prometheus did not scrape %d targets of job %s %d times within a minute\n%s", targets, job, n, s.Output())
 }
 
 // Value runs an instant query whose answer is one number; ok is false for
