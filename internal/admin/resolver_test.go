@@ -83,3 +83,28 @@ func TestResolverProfileNames(t *testing.T) {
 		}
 	}
 }
+
+// TestResolverAdminFor: in fleet mode a row's admin URL comes from
+// AdminFor (the --admin-template), and its error is the user's help.
+func TestResolverAdminFor(t *testing.T) {
+	r := &Resolver{Default: Settings{Token: "t"}, AdminFor: func(target string) (string, error) {
+		if target == "10.0.0.1:8080" {
+			return "http://10.0.0.1:8080/manage", nil
+		}
+		return "", errors.New("pass --admin-template")
+	}}
+	sw, err := r.For("10.0.0.1:8080", []string{"resiltop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, ok := sw.(*Actuator); !ok || a.base != "http://10.0.0.1:8080/manage" {
+		t.Errorf("switch %#v", sw)
+	}
+	if _, err := r.For("10.0.0.2:8080", nil); err == nil || err.Error() != "pass --admin-template" {
+		t.Errorf("error %v", err)
+	}
+	r.Default.ReadOnly = true
+	if _, err := r.For("10.0.0.1:8080", nil); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("read-only first: %v", err)
+	}
+}

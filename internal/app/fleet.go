@@ -77,7 +77,7 @@ func adminFor(text, groupBy string, src *scrape.PromSource) func(string) (string
 // reported in the header as a warning; the live view does not need it.
 func backfill(ctx context.Context, cfg *config.Config, src *scrape.PromSource, store *model.Store) time.Duration {
 	if _, err := src.Backfill(ctx, cfg.History, store.Ingest); err != nil {
-		store.Ingest(model.Scrape{Target: src.Name(), Time: time.Now(), Page: model.NewPage(nil),
+		store.Ingest(model.Scrape{Target: src.Name(), Source: true, Time: time.Now(), Page: model.NewPage(nil),
 			Warnings: []string{"history not loaded: " + err.Error()}})
 	}
 	if d := src.ScrapeInterval(); d > 0 {

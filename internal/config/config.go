@@ -162,8 +162,12 @@ func (c Config) String() string {
 	if c.AdminToken != "" {
 		token = "<secret>"
 	}
-	return fmt.Sprintf("config{targets=%v interval=%v timeout=%v window=%v history=%v body_limit=%d max_series=%d once=%v output=%s fail_on=%s demo=%v read_only=%v admin_token=%s file=%q}",
-		urls, c.Interval, c.Timeout, c.Window, c.History, c.BodyLimit, c.MaxSeries, c.Once, c.Output, c.FailOn, c.Demo, c.ReadOnly, token, c.File)
+	prom := "none"
+	if c.Prometheus.URL != "" {
+		prom = fmt.Sprintf("%s selector=%s group_by=%s", redact(c.Prometheus.URL), c.Prometheus.Selector, c.Prometheus.GroupBy)
+	}
+	return fmt.Sprintf("config{targets=%v prometheus=%s interval=%v timeout=%v window=%v history=%v body_limit=%d max_series=%d once=%v output=%s fail_on=%s demo=%v read_only=%v admin_token=%s file=%q}",
+		urls, prom, c.Interval, c.Timeout, c.Window, c.History, c.BodyLimit, c.MaxSeries, c.Once, c.Output, c.FailOn, c.Demo, c.ReadOnly, token, c.File)
 }
 
 // Format prints String for every verb, so %+v and %#v cannot reach the

@@ -361,7 +361,7 @@ func TestUsageNamesEveryFlag(t *testing.T) {
 	for _, name := range []string{"target", "config", "interval", "timeout", "window", "history", "body-limit", "max-series",
 		"ca-file", "cert-file", "key-file", "insecure-skip-verify", "bearer-token-file", "basic-auth-user",
 		"basic-auth-password-file", "once", "o", "fail-on", "demo", "read-only", "admin", "admin-token-file",
-		"no-color", "mouse", "profile", "haproxy-admin"} {
+		"no-color", "mouse", "profile", "haproxy-admin", "prometheus", "selector", "group-by", "admin-template"} {
 		dash := "--"
 		if len(name) == 1 {
 			dash = "-"

@@ -57,6 +57,10 @@ type Scrape struct {
 	Duration time.Duration // how long it took
 	Bytes    int64         // body size read (after decompression)
 	Page     *Page
+	// Source marks the scrape of a source that speaks for other targets
+	// (the Prometheus server in fleet mode): its page carries no metrics
+	// of its own, and it is shown as where the data comes from.
+	Source bool
 	// Warnings are what the source said about an answer that is still
 	// usable (Prometheus's warnings, a partial response); shown in the
 	// header, never dropped.

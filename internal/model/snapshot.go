@@ -157,6 +157,9 @@ type TargetHealth struct {
 	// Warnings are the last scrape's non-fatal messages (Prometheus's
 	// warnings, partial responses); shared read-only.
 	Warnings []string
+	// Source is true for the Prometheus server in fleet mode: it has no
+	// metrics of its own but carries the queries' timing and errors.
+	Source bool
 }
 
 // Event is one line of the event log.

@@ -108,6 +108,7 @@ type targetState struct {
 	bytes       int64
 	profiles    []string
 	warnings    []string // the last scrape's, read-only
+	source      bool     // a source speaking for other targets (Scrape.Source)
 	deps        map[string]*depState
 	everScraped bool
 	overLimit   bool // the last page had more dependencies than allowed
@@ -308,7 +309,7 @@ func (s *Store) Ingest(sc Scrape) {
 	ts.lastScrape = sc.Time
 	ts.duration = sc.Duration
 	ts.bytes = sc.Bytes
-	ts.warnings = sc.Warnings
+	ts.warnings, ts.source = sc.Warnings, sc.Source
 	if err != nil {
 		s.targetFailed(ts, sc.Time, err.Error())
 		return
@@ -731,7 +732,7 @@ func (s *Store) health(ts *targetState) TargetHealth {
 		URL: ts.url, Up: ts.everScraped && ts.err == "", Err: ts.err,
 		LastScrape: ts.lastScrape, LastSuccess: ts.lastSuccess,
 		ScrapeDuration: ts.duration, Series: ts.series, Bytes: ts.bytes,
-		Profiles: slices.Clone(ts.profiles), Warnings: ts.warnings,
+		Profiles: slices.Clone(ts.profiles), Warnings: ts.warnings, Source: ts.source,
 	}
 }
 

@@ -60,6 +60,9 @@ type jsonTarget struct {
 	ScrapeDurationSeconds number   `json:"scrape_duration_seconds"`
 	Series                number   `json:"series"` // null until a scrape succeeds
 	Profiles              []string `json:"profiles"`
+	// Warnings are the source's non-fatal messages (Prometheus's warnings,
+	// partial responses); [] when none.
+	Warnings []string `json:"warnings"`
 }
 
 type jsonBreaker struct {
@@ -141,7 +144,7 @@ func JSON(w io.Writer, s *model.Snapshot) error {
 	}
 	for _, t := range s.Targets {
 		jt := jsonTarget{
-			URL: t.URL, Up: t.Up, Series: number(t.Series), Profiles: nonNil(t.Profiles),
+			URL: t.URL, Up: t.Up, Series: number(t.Series), Profiles: nonNil(t.Profiles), Warnings: nonNil(t.Warnings),
 			ScrapeDurationSeconds: number(t.ScrapeDuration.Seconds()),
 		}
 		if t.LastScrape.IsZero() {

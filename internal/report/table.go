@@ -58,13 +58,21 @@ func Table(w io.Writer, s *model.Snapshot) error {
 }
 
 func targetStatus(t model.TargetHealth, s *model.Snapshot) string {
-	if t.Up {
-		return fmt.Sprintf("up, %d series in %s, profiles: %s", t.Series,
+	var msg string
+	switch {
+	case t.Up && t.Source:
+		msg = "up, answered in " + format.Seconds(model.Value(t.ScrapeDuration.Seconds())) + " (the source of the other targets)"
+	case t.Up:
+		msg = fmt.Sprintf("up, %d series in %s, profiles: %s", t.Series,
 			format.Seconds(model.Value(t.ScrapeDuration.Seconds())), orDash(strings.Join(t.Profiles, ",")))
+	default:
+		msg = "DOWN: " + t.Err
+		if !t.LastSuccess.IsZero() {
+			msg += " (last success " + format.Age(s.Time.Sub(t.LastSuccess)) + " ago)"
+		}
 	}
-	msg := "DOWN: " + t.Err
-	if !t.LastSuccess.IsZero() {
-		msg += " (last success " + format.Age(s.Time.Sub(t.LastSuccess)) + " ago)"
+	if len(t.Warnings) > 0 {
+		msg += "; warnings: " + strings.Join(t.Warnings, "; ")
 	}
 	return msg
 }

@@ -262,7 +262,7 @@ func (s *PromSource) ScrapeAll(ctx context.Context) []model.Scrape {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	r := s.refresh(ctx, start)
-	self := model.Scrape{Target: s.name, Time: start, Duration: time.Since(start), Bytes: r.bytes, Warnings: r.warnings}
+	self := model.Scrape{Target: s.name, Source: true, Time: start, Duration: time.Since(start), Bytes: r.bytes, Warnings: r.warnings}
 	if r.err != nil {
 		self.Err = s.describe(r.err)
 		return append([]model.Scrape{self}, s.lost(start, "no answer from Prometheus: "+self.Err.Error())...)

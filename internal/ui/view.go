@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -300,6 +301,10 @@ func (m Model) headerView(lines int) string {
 	if crit == 0 && warn == 0 && snap != nil {
 		b.WriteString(" · " + m.st.ok.Render("✓ no findings"))
 	}
+	// After the counts, which must not be pushed off a narrow screen.
+	if w := warnings(snap); w != "" {
+		b.WriteString(" · " + m.st.warning.Render("⚠ "+w))
+	}
 	out := fit(b.String(), m.width)
 	if lines < 2 || snap == nil {
 		return out
@@ -310,17 +315,48 @@ func (m Model) headerView(lines int) string {
 		if !t.LastScrape.IsZero() {
 			age = format.Age(snap.Time.Sub(t.LastScrape))
 		}
-		if t.Up {
-			parts = append(parts, fmt.Sprintf("✓ %s %s ago (%s) %s", shortTarget(t.URL), age, fmtDuration(t.ScrapeDuration), profiles(t.Profiles)))
+		name := shortTarget(t.URL)
+		if t.Source {
+			name = "via " + name
+		}
+		switch {
+		case t.Up && t.Source:
+			parts = append(parts, fmt.Sprintf("✓ %s %s ago (%s)", name, age, fmtDuration(t.ScrapeDuration)))
+			continue
+		case t.Up:
+			parts = append(parts, fmt.Sprintf("✓ %s %s ago (%s) %s", name, age, fmtDuration(t.ScrapeDuration), profiles(t.Profiles)))
 			continue
 		}
-		down := "✗ " + shortTarget(t.URL) + " DOWN"
+		down := "✗ " + name + " DOWN"
 		if !t.LastSuccess.IsZero() {
 			down += " " + format.Age(snap.Time.Sub(t.LastSuccess))
 		}
 		parts = append(parts, m.st.critical.Render(down)+": "+t.Err)
 	}
 	return out + "\n" + fit(strings.Join(parts, "  "), m.width)
+}
+
+// warnings sums up the sources' warnings (Prometheus's, a partial
+// response) for the header: the first one, and how many more there are.
+func warnings(snap *model.Snapshot) string {
+	if snap == nil {
+		return ""
+	}
+	var all []string
+	for _, t := range snap.Targets {
+		for _, w := range t.Warnings {
+			if !slices.Contains(all, w) {
+				all = append(all, w)
+			}
+		}
+	}
+	switch len(all) {
+	case 0:
+		return ""
+	case 1:
+		return all[0]
+	}
+	return fmt.Sprintf("%s (+%d more)", all[0], len(all)-1)
 }
 
 // profiles names the conventions read on a target, "[resiltop]", so a
