@@ -53,7 +53,7 @@ func families(profiles []model.Profile) []string {
 func adminFor(text, groupBy string, src *scrape.PromSource) func(string) (string, error) {
 	return func(target string) (string, error) {
 		if text == "" {
-			return "", fmt.Errorf("fleet mode has no admin URL for %s: pass --admin-template 'http://{{.%s}}/actuator' (a Go template over the row's target labels)", target, groupBy)
+			return "", fmt.Errorf("no admin URL in fleet mode: pass --admin-template 'http://{{.%s}}/actuator'", groupBy)
 		}
 		labels := src.TargetLabels(target)
 		if labels == nil {

@@ -580,10 +580,21 @@ func (s *PromSource) lastErrors(ctx context.Context) map[string]string {
 	out := map[string]string{}
 	for _, t := range ans.Data.ActiveTargets {
 		if g := t.Labels[s.cfg.GroupBy]; g != "" && t.Health == "down" && t.LastError != "" {
-			out[g] = "down in Prometheus: " + t.LastError
+			out[g] = "down in Prometheus: " + withoutRequest(t.LastError)
 		}
 	}
 	return out
+}
+
+// withoutRequest drops the `Get "http://…/metrics": ` that Go's HTTP client
+// puts before a scrape error: the row names the instance already.
+func withoutRequest(msg string) string {
+	if strings.HasPrefix(msg, `Get "`) {
+		if _, rest, ok := strings.Cut(msg, `": `); ok {
+			return rest
+		}
+	}
+	return msg
 }
 
 // query runs one API call and streams its series to each. It returns the

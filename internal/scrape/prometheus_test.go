@@ -304,7 +304,7 @@ func TestPromSourceDownAndAbsent(t *testing.T) {
 	}
 	fake.Set(next, 1700000001)
 	res := byTarget(src.ScrapeAll(context.Background()))
-	if err := res["10.0.0.1:8080"].Err; err == nil || !strings.Contains(err.Error(), "down in Prometheus: Get") {
+	if err := res["10.0.0.1:8080"].Err; err == nil || err.Error() != "down in Prometheus: dial tcp: connection refused" {
 		t.Errorf("down instance: %v", err)
 	}
 	if err := res["10.0.0.2:8080"].Err; err == nil || err.Error() != "absent from Prometheus's answer" {
