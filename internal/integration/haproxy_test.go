@@ -23,6 +23,7 @@ import (
 	"resiltop/internal/pgsim"
 	"resiltop/internal/profile"
 	"resiltop/internal/scrape"
+	"resiltop/internal/scrape/scrapetest"
 )
 
 // haproxyConfig puts HAProxy in front of pgsim's mail endpoint the way an
@@ -78,24 +79,6 @@ func haproxyFreePorts(t *testing.T, n int) []int {
 	return ports
 }
 
-// haproxyLockedBuffer collects HAProxy's output for failure messages.
-type haproxyLockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *haproxyLockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *haproxyLockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // haproxyWatch scrapes the exporter into a Store, as resiltop does, and
 // returns the engine's view of the mail backend.
 type haproxyWatch struct {
@@ -103,7 +86,7 @@ type haproxyWatch struct {
 	scraper *scrape.Scraper
 	store   *model.Store
 	last    *model.Page
-	log     *haproxyLockedBuffer
+	log     *scrapetest.LockedBuffer
 }
 
 func (w *haproxyWatch) observe(ctx context.Context) (model.Dependency, bool) {
@@ -213,7 +196,7 @@ func TestHAProxyEndToEnd(t *testing.T) {
 	if err := os.WriteFile(cfgPath, cfg.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out := &haproxyLockedBuffer{}
+	out := &scrapetest.LockedBuffer{}
 	cmd := exec.CommandContext(ctx, bin, "-db", "-f", cfgPath)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

@@ -2,7 +2,6 @@ package profile
 
 import (
 	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
@@ -10,6 +9,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"resiltop/internal/model"
+	"resiltop/internal/scrape/scrapetest"
 )
 
 // TestFamiliesCoverWhatProfilesRead cuts every page the project has down to
@@ -17,17 +17,7 @@ import (
 // same there: a Source that fetches or parses only those families (the
 // Prometheus source, the fast page reader) loses nothing.
 func TestFamiliesCoverWhatProfilesRead(t *testing.T) {
-	var files []string
-	for _, glob := range []string{"testdata/conventions/*/*.prom", "../../testdata/*/*.prom"} {
-		m, err := filepath.Glob(glob)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, m...)
-	}
-	if len(files) < 20 {
-		t.Fatalf("only %d pages found", len(files))
-	}
+	files := scrapetest.PageFiles(t, 20, "testdata/conventions/*/*.prom", "../../testdata/*/*.prom")
 	for _, file := range files {
 		b, err := os.ReadFile(file)
 		if err != nil {

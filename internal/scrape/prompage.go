@@ -1,6 +1,7 @@
 package scrape
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"strconv"
@@ -272,7 +273,7 @@ func (b *famBuild) finish(f *family) *dto.MetricFamily {
 			if len(c.buckets) == 0 {
 				continue
 			}
-			slices.SortFunc(c.buckets, func(x, y *dto.Bucket) int { return cmpFloat(x.GetUpperBound(), y.GetUpperBound()) })
+			slices.SortFunc(c.buckets, func(x, y *dto.Bucket) int { return cmp.Compare(x.GetUpperBound(), y.GetUpperBound()) })
 			h := &dto.Histogram{Bucket: c.buckets}
 			if c.hasSum {
 				h.SampleSum = &c.sum
@@ -316,16 +317,6 @@ func (b *famBuild) finish(f *family) *dto.MetricFamily {
 		return nil
 	}
 	return mf
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // pageSet gathers the families of one answer per group.

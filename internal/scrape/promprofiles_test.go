@@ -5,7 +5,6 @@ import (
 	"context"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"resiltop/internal/profile"
 	"resiltop/internal/report"
 	"resiltop/internal/scrape/promtest"
+	"resiltop/internal/scrape/scrapetest"
 )
 
 // TestEveryProfileThroughPrometheus stores every page the project has the
@@ -26,17 +26,7 @@ import (
 // sees on the page itself: every profile works in fleet mode. It does so
 // with the metadata API's types, and without them (types derived).
 func TestEveryProfileThroughPrometheus(t *testing.T) {
-	var files []string
-	for _, glob := range []string{"../profile/testdata/conventions/*/*.prom", "../../testdata/*/*.prom"} {
-		m, err := filepath.Glob(glob)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, m...)
-	}
-	if len(files) < 20 {
-		t.Fatalf("only %d pages found", len(files))
-	}
+	files := scrapetest.PageFiles(t, 20, "../profile/testdata/conventions/*/*.prom", "../../testdata/*/*.prom")
 	at := time.Unix(1700000000, 0)
 	for _, file := range files {
 		body, err := os.ReadFile(file)

@@ -6,7 +6,6 @@
 package promtest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,9 +15,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
+
+	"resiltop/internal/scrape/scrapetest"
 )
 
 // ScrapeInterval is how often the test Prometheus scrapes its targets.
@@ -33,7 +33,7 @@ type Server struct {
 	URL    string
 	sd     string // the file_sd directory
 	cmd    *exec.Cmd
-	out    *lockedBuffer
+	out    *scrapetest.LockedBuffer
 	exited chan struct{} // closed when the process has ended
 }
 
@@ -92,7 +92,7 @@ func start(bin, dir string) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := &lockedBuffer{}
+		out := &scrapetest.LockedBuffer{}
 		cmd := exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 			fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port), "--log.level=warn")
 		cmd.Stdout, cmd.Stderr = out, out
@@ -214,25 +214,4 @@ func freePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-// lockedBuffer collects Prometheus's output.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.buf.Len() > 1<<20 {
-		return len(p), nil
-	}
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"sync"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
@@ -187,4 +189,47 @@ func ClosedAddr(t testing.TB) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
+}
+
+// PageFiles returns the files matching globs, failing the test when there
+// are fewer than least: a moved testdata directory must not make a test
+// over every page pass on none.
+func PageFiles(t testing.TB, least int, globs ...string) []string {
+	t.Helper()
+	var files []string
+	for _, glob := range globs {
+		m, err := filepath.Glob(glob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	if len(files) < least {
+		t.Fatalf("only %d pages found in %v", len(files), globs)
+	}
+	return files
+}
+
+// LockedBuffer collects a child process's output for failure messages;
+// past 1 MiB it drops the rest.
+type LockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write implements io.Writer.
+func (b *LockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf.Len() > 1<<20 {
+		return len(p), nil
+	}
+	return b.buf.Write(p)
+}
+
+// String returns what was written.
+func (b *LockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
