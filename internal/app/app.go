@@ -126,17 +126,29 @@ func usage(env Env, err error) int {
 	return ExitUsage
 }
 
+// historySource is a Source that can replay recent history (fleet mode).
+type historySource interface {
+	Backfill(ctx context.Context, span time.Duration, emit func(model.Scrape)) (time.Duration, error)
+}
+
 // once scrapes every target, waits one interval, scrapes again (so rates
-// exist), prints the snapshot and returns the exit code.
+// exist), prints the snapshot and returns the exit code. A source with
+// history (Prometheus) needs no wait: it replays the last window, then
+// reads once more.
 func once(ctx context.Context, cfg *config.Config, store *model.Store, src scrape.Source, env Env) int {
-	for _, s := range src.ScrapeAll(ctx) {
-		store.Ingest(s)
-	}
-	select {
-	case <-ctx.Done():
-		fmt.Fprintln(env.Stderr, "resiltop: interrupted before the second scrape")
-		return ExitFailure
-	case <-time.After(cfg.Interval):
+	if h, ok := src.(historySource); ok {
+		// A failure here shows in the reading that follows.
+		_, _ = h.Backfill(ctx, cfg.Window, store.Ingest)
+	} else {
+		for _, s := range src.ScrapeAll(ctx) {
+			store.Ingest(s)
+		}
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(env.Stderr, "resiltop: interrupted before the second scrape")
+			return ExitFailure
+		case <-time.After(cfg.Interval):
+		}
 	}
 	down := false
 	for _, s := range src.ScrapeAll(ctx) {

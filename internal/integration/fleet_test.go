@@ -190,23 +190,16 @@ func parseReport(t *testing.T, out string) report {
 // and configuration gauges exactly, rates within 10%.
 func TestFleetReplicas(t *testing.T) {
 	prom, f := sharedFleet(t)
-	// Both runs span the same 6 s: long enough that Prometheus's samples,
-	// up to one scrape (1 s) older than the direct scrapes, cover most of
-	// the same calls.
-	var wg sync.WaitGroup
-	var fleetCode, directCode int
-	var fleetOut, directOut, fleetErr, directErr string
-	wg.Go(func() {
-		fleetCode, fleetOut, fleetErr = runMain(t, "--prometheus", prom.URL, "--selector", `{job="orders"}`, "--once", "-o", "json", "--interval", "6s")
-	})
-	wg.Go(func() {
-		args := []string{"--once", "-o", "json", "--interval", "6s"}
-		for _, s := range f.sims {
-			args = append(args, "--target", s.MetricsURL)
-		}
-		directCode, directOut, directErr = runMain(t, args...)
-	})
-	wg.Wait()
+	// The direct run scrapes, waits 6 s and scrapes again; the fleet run
+	// right after it reads the last 6 s from Prometheus: the same span,
+	// give or take one of Prometheus's scrapes (1 s).
+	args := []string{"--once", "-o", "json", "--interval", "6s"}
+	for _, s := range f.sims {
+		args = append(args, "--target", s.MetricsURL)
+	}
+	directCode, directOut, directErr := runMain(t, args...)
+	fleetCode, fleetOut, fleetErr := runMain(t, "--prometheus", prom.URL, "--selector", `{job="orders"}`, "--once", "-o", "json",
+		"--interval", "1s", "--window", "6s")
 	// Exit 1 would be findings (not asked for); 0 is every target up.
 	if fleetCode != app.ExitOK || directCode != app.ExitOK {
 		t.Fatalf("exit codes fleet %d, direct %d\n%s\n%s", fleetCode, directCode, fleetErr, directErr)

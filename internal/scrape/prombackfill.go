@@ -43,7 +43,8 @@ func (s *PromSource) Backfill(ctx context.Context, span time.Duration, emit func
 	if span <= 0 {
 		return 0, nil
 	}
-	end := time.Now()
+	// Whole milliseconds: the API's times are written with three decimals.
+	end := time.Now().Truncate(time.Millisecond)
 	start := end.Add(-span)
 	// A longer timeout than a refresh's: this runs once, and reads more.
 	ctx, cancel := context.WithTimeout(ctx, max(4*s.cfg.Timeout, 30*time.Second))
@@ -153,29 +154,30 @@ func (s *PromSource) Backfill(ctx context.Context, span time.Duration, emit func
 }
 
 // replay emits the history step by step: at each step, one scrape per
-// group that Prometheus had scraped by then.
+// group that Prometheus had scraped again by then. Points are matched to
+// steps by index, not by comparing float times.
 func (s *PromSource) replay(start time.Time, step time.Duration, steps int, fams []family, data [][]*rangeSeries,
 	up, at map[string][]point, emit func(model.Scrape)) {
-	upAt := func(m map[string][]point, g string, t float64) (float64, bool) {
-		ps := m[g]
-		i := sort.Search(len(ps), func(i int) bool { return ps[i].t >= t-1e-3 })
-		if i < len(ps) && math.Abs(ps[i].t-t) < 1e-3 {
+	first, width := float64(start.UnixMilli())/1000, step.Seconds()
+	index := func(t float64) int { return int(math.Round((t - first) / width)) }
+	// value returns the point of ps at step k, if there is one.
+	value := func(ps []point, k int) (float64, bool) {
+		i := sort.Search(len(ps), func(i int) bool { return index(ps[i].t) >= k })
+		if i < len(ps) && index(ps[i].t) == k {
 			return ps[i].v, true
 		}
 		return 0, false
 	}
 	prevT := map[string]time.Time{}
 	for k := 0; k <= steps; k++ {
-		tk := start.Add(time.Duration(k) * step)
-		t := float64(tk.UnixMilli()) / 1000
 		var ps pageSet
 		for i := range fams {
 			builds := map[string]*famBuild{}
 			for _, rs := range data[i] {
-				for rs.next < len(rs.points) && rs.points[rs.next].t < t-1e-3 {
+				for rs.next < len(rs.points) && index(rs.points[rs.next].t) < k {
 					rs.next++
 				}
-				if rs.next >= len(rs.points) || math.Abs(rs.points[rs.next].t-t) >= 1e-3 {
+				if rs.next >= len(rs.points) || index(rs.points[rs.next].t) != k {
 					continue
 				}
 				b := builds[rs.p.group]
@@ -193,21 +195,21 @@ func (s *PromSource) replay(start time.Time, step time.Duration, steps int, fams
 		}
 		for g := range up {
 			if _, ok := ps.groups[g]; !ok {
-				if _, present := upAt(up, g, t); present {
+				if _, present := value(up[g], k); present {
 					groups = append(groups, g)
 				}
 			}
 		}
 		slices.Sort(groups)
 		for _, g := range groups {
-			sc := model.Scrape{Target: g, Time: tk}
-			if ts, ok := upAt(at, g, t); ok {
+			sc := model.Scrape{Target: g, Time: start.Add(time.Duration(k) * step)}
+			if ts, ok := value(at[g], k); ok {
 				sc.Time = unixTime(ts)
 			}
 			if prev, ok := prevT[g]; ok && !sc.Time.After(prev) {
 				continue // Prometheus had not scraped it again by this step
 			}
-			if v, ok := upAt(up, g, t); ok && v == 0 {
+			if v, ok := value(up[g], k); ok && v == 0 {
 				sc.Err = errors.New("down in Prometheus (up == 0)")
 			} else {
 				sc.Page = ps.page(g)

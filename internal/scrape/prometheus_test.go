@@ -367,3 +367,49 @@ func TestPromSourceThousandInstances(t *testing.T) {
 		t.Errorf("%d dependencies, want 4000", len(snap.Dependencies))
 	}
 }
+
+// TestPromSourceBackfill checks that the history is replayed in time order,
+// one scrape per instance and step, each with its page, and that an
+// instance down at the time is replayed down.
+func TestPromSourceBackfill(t *testing.T) {
+	fake := &promtest.Fake{Types: promtest.FleetTypes}
+	series := promtest.Fleet(2, 1)
+	for i, s := range series {
+		if s.Labels["__name__"] == "up" && s.Labels["instance"] == "10.0.0.1:8080" {
+			series[i].Value = 0
+		}
+	}
+	fake.Set(series, 1700000000)
+	// Several runs: each starts at another fraction of a millisecond.
+	for range 5 {
+		src := newFakeSource(t, fake, PromConfig{Interval: time.Second})
+		var got []model.Scrape
+		step, err := src.Backfill(context.Background(), 10*time.Second, func(s model.Scrape) { got = append(got, s) })
+		if err != nil || step != time.Second {
+			t.Fatalf("step %v, error %v", step, err)
+		}
+		if len(got) != 22 {
+			t.Fatalf("%d scrapes, want 11 steps × 2 instances", len(got))
+		}
+		last := map[string]time.Time{}
+		for _, s := range got {
+			if !s.Time.After(last[s.Target]) {
+				t.Fatalf("%s: %v after %v", s.Target, s.Time, last[s.Target])
+			}
+			last[s.Target] = s.Time
+			switch s.Target {
+			case "10.0.0.0:8080":
+				if s.Err != nil || s.Page.Family("resilience_calls_total") == nil {
+					t.Fatalf("step at %v: %+v", s.Time, s)
+				}
+			case "10.0.0.1:8080":
+				if s.Err == nil || s.Err.Error() != "down in Prometheus (up == 0)" {
+					t.Fatalf("down instance at %v: %v", s.Time, s.Err)
+				}
+			}
+		}
+		if src.ScrapeInterval() != time.Second {
+			t.Errorf("scrape interval %v", src.ScrapeInterval())
+		}
+	}
+}

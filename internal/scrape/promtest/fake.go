@@ -75,6 +75,17 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		q := r.FormValue("query")
 		f.Queries = append(f.Queries, q)
 		_, _ = w.Write(f.answer(q))
+	case "/api/v1/query_range":
+		q := r.FormValue("query")
+		f.Queries = append(f.Queries, q)
+		start, err1 := strconv.ParseFloat(r.FormValue("start"), 64)
+		end, err2 := strconv.ParseFloat(r.FormValue("end"), 64)
+		step, err3 := strconv.ParseFloat(r.FormValue("step"), 64)
+		if err1 != nil || err2 != nil || err3 != nil || step <= 0 || (end-start)/step > 11000 {
+			http.Error(w, `{"status":"error","errorType":"bad_data","error":"bad range"}`, http.StatusBadRequest)
+			return
+		}
+		_, _ = w.Write(f.matrix(q, start, end, step))
 	default:
 		http.NotFound(w, r)
 	}
@@ -143,6 +154,47 @@ func (f *Fake) answer(q string) []byte {
 		b.WriteString(`,"isPartial":true`)
 	}
 	b.WriteString(`}`)
+	return []byte(b.String())
+}
+
+// matrix answers a range query: every series holds its value at every
+// step, and `timestamp(up)` is the step's own time (a scrape at each step).
+func (f *Fake) matrix(q string, start, end, step float64) []byte {
+	var b strings.Builder
+	b.WriteString(`{"status":"success","data":{"resultType":"matrix","result":[`)
+	n := 0
+	emit := func(labels map[string]string, v func(t float64) float64) {
+		if n > 0 {
+			b.WriteByte(',')
+		}
+		n++
+		l, _ := json.Marshal(labels)
+		b.WriteString(`{"metric":`)
+		b.Write(l)
+		b.WriteString(`,"values":[`)
+		for i := 0; start+float64(i)*step <= end+1e-9; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			t := start + float64(i)*step
+			fmt.Fprintf(&b, `[%.3f,"%s"]`, t, strconv.FormatFloat(v(t), 'g', -1, 64))
+		}
+		b.WriteString(`]}`)
+	}
+	timestamps := strings.HasPrefix(q, "timestamp(")
+	names := queryNames(strings.TrimPrefix(q, "timestamp("))
+	for _, s := range f.Series {
+		if !slices.Contains(names, s.Labels["__name__"]) {
+			continue
+		}
+		if timestamps {
+			emit(without(s.Labels, "__name__"), func(t float64) float64 { return t })
+			continue
+		}
+		v := s.Value
+		emit(s.Labels, func(float64) float64 { return v })
+	}
+	b.WriteString(`]}}`)
 	return []byte(b.String())
 }
 
