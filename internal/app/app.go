@@ -103,6 +103,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 			return usage(env, err)
 		}
 		if !oneShot {
+			// Before the screen takes over, so a slow Prometheus is not a blank terminal.
+			fmt.Fprintf(env.Stderr, "resiltop: reading the last %s from %s…\n", cfg.History, fleet.Name())
 			grace = backfill(ctx, cfg, fleet, store)
 		}
 		src = fleet
