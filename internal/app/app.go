@@ -87,7 +87,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 			resolver.Targets[e.URL] = s
 		}
 	}
-	opts := model.StoreOptions{History: cfg.History, Thresholds: cfg.Thresholds, Profiles: profiles, ForceByTarget: forced}
+	opts := model.StoreOptions{History: cfg.History, Thresholds: cfg.Thresholds, Profiles: profiles, ForceByTarget: forced,
+		Force: cfg.Prometheus.Profiles}
 	if err := opts.Validate(); err != nil {
 		return usage(env, err)
 	}

@@ -25,7 +25,7 @@ const defaultPromScrapeInterval = time.Minute
 func newFleet(ctx context.Context, cfg *config.Config, profiles []model.Profile, resolver *admin.Resolver) (*scrape.PromSource, error) {
 	src, err := scrape.NewProm(scrape.PromConfig{
 		URL: cfg.Prometheus.URL, Selector: cfg.Prometheus.Selector, GroupBy: cfg.Prometheus.GroupBy,
-		Families: families(profiles), Interval: cfg.Interval, Timeout: cfg.Timeout,
+		Families: families(inUse(profiles, cfg.Prometheus.Profiles)), Interval: cfg.Interval, Timeout: cfg.Timeout,
 		BodyLimit: cfg.BodyLimit, MaxSeries: cfg.MaxSeries, HTTP: cfg.HTTP,
 	})
 	if err != nil {
@@ -36,6 +36,14 @@ func newFleet(ctx context.Context, cfg *config.Config, profiles []model.Profile,
 	}
 	resolver.AdminFor = adminFor(cfg.Prometheus.AdminTemplate, cfg.Prometheus.GroupBy, src)
 	return src, nil
+}
+
+// inUse returns the profiles --profile names, or all of them when it names none.
+func inUse(profiles []model.Profile, names []string) []model.Profile {
+	if len(names) == 0 {
+		return profiles
+	}
+	return slices.DeleteFunc(slices.Clone(profiles), func(p model.Profile) bool { return !slices.Contains(names, p.Name()) })
 }
 
 // families is the union of the families the profiles read, sorted.

@@ -37,6 +37,12 @@ func TestAdminFor(t *testing.T) {
 			t.Errorf("%q for %s: %q, %v; want %q, %q", c.tmpl, c.target, got, err, c.want, c.err)
 		}
 	}
+	if got := inUse(profile.Builtin(), []string{"spring", "otel"}); len(got) != 2 || got[0].Name() != "otel" || got[1].Name() != "spring" {
+		t.Errorf("--profile otel,spring keeps %v", got)
+	}
+	if got := inUse(profile.Builtin(), nil); len(got) != len(profile.Builtin()) {
+		t.Errorf("without --profile every profile is in use: %d", len(got))
+	}
 	fams := families(append(profile.Builtin(), profile.Builtin()...))
 	if !slices.IsSorted(fams) || len(slices.Compact(slices.Clone(fams))) != len(fams) || !slices.Contains(fams, "resilience_calls_total") {
 		t.Errorf("families: sorted, each once, every profile's: %v", fams)

@@ -99,6 +99,9 @@ type Prometheus struct {
 	// AdminTemplate makes a row's admin URL from its target labels,
 	// `http://{{.instance}}/actuator`; "" leaves fleet rows without one.
 	AdminTemplate string
+	// Profiles are --profile's names, applied to every instance instead of
+	// detection; empty means detect.
+	Profiles []string
 }
 
 // DefaultFleetInterval is the refresh interval in fleet mode when none is

@@ -381,6 +381,7 @@ func FuzzLoadYAML(f *testing.F) {
 	f.Add([]byte("interval: 2s\ntargets:\n  - url: http://a/m\nthresholds:\n  retry_ratio: 0.3\n"))
 	f.Add([]byte("http:\n  tls_config:\n    ca_file: x\n  basic_auth: {username: u, password: p}\n"))
 	f.Add([]byte("profiles:\n  - name: x\n    match: {a: b}\nbody_limit: 64MiB\n"))
+	f.Add([]byte("prometheus:\n  url: http://p:9090\n  selector: '{job=\"x\"}'\n  http: {tls_config: {ca_file: c}}\n"))
 	f.Add([]byte("{{{"))
 	f.Add([]byte("targets: &a [*a]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {

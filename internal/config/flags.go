@@ -149,6 +149,9 @@ func (f *flags) apply(c *Config, set map[string]bool) error {
 			*dst = given[name]
 		}
 	}
+	if set["profile"] {
+		c.Prometheus.Profiles = append([]string(nil), f.profiles...)
+	}
 	return f.applyHTTP(&c.HTTP, set)
 }
 

@@ -21,11 +21,12 @@ func TestFleetFlags(t *testing.T) {
 		t.Errorf("config %+v, interval %v", p, c.Interval)
 	}
 	c, err = Parse([]string{"--prometheus", "http://prom:9090", "--group-by", "pod", "--interval", "15s",
-		"--admin-template", "http://{{.pod}}:8080/actuator", "--bearer-token-file", "/run/token"}, noEnv)
+		"--admin-template", "http://{{.pod}}:8080/actuator", "--bearer-token-file", "/run/token", "--profile", "resilience4j,spring"}, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Prometheus.GroupBy != "pod" || c.Interval != 15*time.Second || c.Prometheus.AdminTemplate == "" ||
+		strings.Join(c.Prometheus.Profiles, ",") != "resilience4j,spring" ||
 		c.HTTP.Authorization == nil || c.HTTP.Authorization.CredentialsFile != "/run/token" {
 		t.Errorf("config %+v, interval %v, http %+v", c.Prometheus, c.Interval, c.HTTP)
 	}

@@ -1,6 +1,8 @@
 // Package scrape reads metrics pages from targets over HTTP: a Scraper reads
-// one target once, a Source scrapes many on their own tickers and hands every
-// result, page or classified error, to the model as a model.Scrape.
+// one target once, an HTTPSource scrapes many on their own tickers and hands
+// every result, page or classified error, to the model as a model.Scrape. A
+// PromSource (fleet mode) reads the same pages, one per instance, from a
+// Prometheus server's HTTP API instead.
 //
 // A hostile or broken target costs its own row an error and nothing else:
 // every scrape has a timeout, bodies are limited after decompression, pages
