@@ -68,28 +68,12 @@ func (s *PromSource) Backfill(ctx context.Context, span time.Duration, emit func
 	if step <= 0 {
 		step = time.Millisecond
 	}
-	args := func(q string) url.Values {
-		return url.Values{"query": {q}, "start": {formatTime(start)}, "end": {formatTime(end)},
-			"step": {strconv.FormatFloat(step.Seconds(), 'f', 3, 64)}}
-	}
-	var count int
-	limit := s.cfg.MaxSeries
-	var mu sync.Mutex
-	counted := func(each func(*series) error) func(*series) error {
-		return func(sr *series) error {
-			mu.Lock()
-			count++
-			over := count > limit
-			mu.Unlock()
-			if over {
-				return &Error{Kind: KindTooManySeries, Msg: fmt.Sprintf(
-					"the history has more than %d series (narrow --selector, raise --max-series or shorten --history)", limit)}
-			}
-			return each(sr)
-		}
-	}
+	a := &asker{s: s, path: "/api/v1/query_range", params: url.Values{"start": {formatTime(start)}, "end": {formatTime(end)},
+		"step": {strconv.FormatFloat(step.Seconds(), 'f', 3, 64)}},
+		tooMany: fmt.Sprintf("the history has more than %d series (narrow --selector, raise --max-series or shorten --history)", s.cfg.MaxSeries)}
 
 	// up and its timestamps, per group and step.
+	var mu sync.Mutex
 	up := map[string][]point{}
 	at := map[string][]point{}
 	strip := map[string]bool{"job": true, "instance": true}
@@ -112,15 +96,10 @@ func (s *PromSource) Backfill(ctx context.Context, span time.Duration, emit func
 			return nil
 		}
 	}
+	upSel := selector("up", s.matchers)
 	jobs := []func() error{
-		func() error {
-			_, _, err := s.query(ctx, "/api/v1/query_range", args(selector("up", s.matchers)), counted(readUp(up, true)))
-			return err
-		},
-		func() error {
-			_, _, err := s.query(ctx, "/api/v1/query_range", args("timestamp("+selector("up", s.matchers)+")"), readUp(at, false))
-			return err
-		},
+		func() error { return a.ask(ctx, upSel, readUp(up, true)) },
+		func() error { return a.ask(ctx, "timestamp("+upSel+")", readUp(at, false)) },
 	}
 	if s.types == nil {
 		jobs = append(jobs, func() error { s.loadMetadata(ctx, end); return nil })
@@ -133,17 +112,13 @@ func (s *PromSource) Backfill(ctx context.Context, span time.Duration, emit func
 	data := make([][]*rangeSeries, len(fams))
 	jobs = jobs[:0]
 	for i := range fams {
-		f := &fams[i]
 		jobs = append(jobs, func() error {
-			_, _, err := s.query(ctx, "/api/v1/query_range", args(f.query(s.matchers)), counted(func(sr *series) error {
-				p, ok := lf.prepare(f, sr)
-				if !ok || len(sr.points) == 0 {
-					return nil
+			return a.ask(ctx, fams[i].query(s.matchers), func(sr *series) error {
+				if p, ok := lf.prepare(&fams[i], sr); ok && len(sr.points) > 0 {
+					data[i] = append(data[i], &rangeSeries{p: p, points: slices.Clone(sr.points)})
 				}
-				data[i] = append(data[i], &rangeSeries{p: p, points: slices.Clone(sr.points)})
 				return nil
-			}))
-			return err
+			})
 		})
 	}
 	if err := runAll(ctx, jobs); err != nil {

@@ -290,7 +290,7 @@ func (s *PromSource) ScrapeAll(ctx context.Context) []model.Scrape {
 		if ok && !up.at.IsZero() {
 			sc.Time, sc.Duration = up.at, up.took
 		}
-		if ok && up.value == 0 {
+		if up.known && up.value == 0 {
 			if downErrs == nil {
 				downErrs = s.lastErrors(ctx)
 			}
@@ -352,6 +352,7 @@ func (s *PromSource) describe(err error) error {
 
 // upState is one group's `up` sample.
 type upState struct {
+	known bool // the `up` query had the group
 	value float64
 	at    time.Time     // the sample's timestamp: when Prometheus last scraped the group
 	took  time.Duration // Prometheus's scrape_duration_seconds of that scrape
@@ -368,83 +369,55 @@ type refreshResult struct {
 
 // refresh asks for `up` (value and timestamp), the metadata when due, then
 // every family, all evaluated at the same instant.
-func (s *PromSource) refresh(ctx context.Context, at time.Time) refreshResult {
-	var r refreshResult
-	ts := formatTime(at)
-	var count atomic.Int64
-	limit := int64(s.cfg.MaxSeries)
-	counted := func(each func(*series) error) func(*series) error {
-		return func(sr *series) error {
-			if count.Add(1) > limit {
-				return &Error{Kind: KindTooManySeries, Msg: fmt.Sprintf(
-					"Prometheus's answer has more than %d series (narrow --selector or raise --max-series)", s.cfg.MaxSeries)}
-			}
-			return each(sr)
-		}
-	}
+func (s *PromSource) refresh(ctx context.Context, at time.Time) (r refreshResult) {
+	a := &asker{s: s, path: "/api/v1/query", params: url.Values{"time": {formatTime(at)}},
+		tooMany: fmt.Sprintf("Prometheus's answer has more than %d series (narrow --selector or raise --max-series)", s.cfg.MaxSeries)}
+	defer func() { r.bytes, r.warnings = a.bytes.Load(), a.warn.list() }()
 
-	// Phase 1: up and its timestamps, which name the groups and the target
-	// labels to strip, and the families' types.
+	// Phase 1: `up`, which names the groups and (by its labels) the target
+	// labels to strip; when Prometheus last scraped each group and how
+	// long that took; the families' types.
 	up := map[string]upState{}
 	strip := map[string]bool{"job": true, "instance": true}
 	labels := map[string]map[string]string{}
 	var mu sync.Mutex
-	var warn warnings
-	var bytes atomic.Int64
+	perGroup := func(set func(*upState, *series)) func(*series) error {
+		return func(sr *series) error {
+			g := sr.get(s.cfg.GroupBy)
+			if g == "" || len(sr.points) == 0 {
+				return nil
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			u := up[g]
+			set(&u, sr)
+			up[g] = u
+			return nil
+		}
+	}
+	upSel := selector("up", s.matchers)
 	jobs := []func() error{
 		func() error {
-			env, n, err := s.query(ctx, "/api/v1/query", url.Values{"query": {selector("up", s.matchers)}, "time": {ts}}, counted(func(sr *series) error {
-				g := sr.get(s.cfg.GroupBy)
-				if g == "" {
-					return nil
-				}
+			return a.ask(ctx, upSel, perGroup(func(u *upState, sr *series) {
+				u.known, u.value = true, sr.points[0].v
 				tl := make(map[string]string, len(sr.labels))
 				for _, l := range sr.labels {
 					if l.name != nameLabel {
 						tl[l.name] = l.value
+						strip[l.name] = true
 					}
 				}
-				mu.Lock()
-				defer mu.Unlock()
-				for name := range tl {
-					strip[name] = true
-				}
-				labels[g] = tl
-				u := up[g]
-				if len(sr.points) > 0 {
-					u.value = sr.points[0].v
-				}
-				up[g] = u
-				return nil
+				labels[sr.get(s.cfg.GroupBy)] = tl
 			}))
-			bytes.Add(n)
-			warn.add(env)
-			return err
 		},
-	}
-	// When Prometheus last scraped each group, and how long that took.
-	for _, q := range []string{"timestamp(" + selector("up", s.matchers) + ")", selector("scrape_duration_seconds", s.matchers)} {
-		jobs = append(jobs, func() error {
-			env, n, err := s.query(ctx, "/api/v1/query", url.Values{"query": {q}, "time": {ts}}, func(sr *series) error {
-				g := sr.get(s.cfg.GroupBy)
-				if g == "" || len(sr.points) == 0 {
-					return nil
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				u := up[g]
-				if strings.HasPrefix(q, "timestamp(") {
-					u.at = unixTime(sr.points[0].v)
-				} else {
-					u.took = time.Duration(sr.points[0].v * float64(time.Second))
-				}
-				up[g] = u
-				return nil
-			})
-			bytes.Add(n)
-			warn.add(env)
-			return err
-		})
+		func() error {
+			return a.ask(ctx, "timestamp("+upSel+")", perGroup(func(u *upState, sr *series) { u.at = unixTime(sr.points[0].v) }))
+		},
+		func() error {
+			return a.ask(ctx, selector("scrape_duration_seconds", s.matchers), perGroup(func(u *upState, sr *series) {
+				u.took = time.Duration(sr.points[0].v * float64(time.Second))
+			}))
+		},
 	}
 	if s.types == nil || at.Sub(s.metaAt) >= metadataEvery {
 		jobs = append(jobs, func() error {
@@ -452,40 +425,61 @@ func (s *PromSource) refresh(ctx context.Context, at time.Time) refreshResult {
 			return nil
 		})
 	}
-	if err := runAll(ctx, jobs); err != nil {
-		r.err = err
+	if r.err = runAll(ctx, jobs); r.err != nil {
 		return r
 	}
 	s.observeInterval(up)
 	s.labelsMu.Lock()
 	maps.Copy(s.labels, labels)
 	s.labelsMu.Unlock()
-	lf := &labelFilter{groupBy: s.cfg.GroupBy, strip: strip}
 
-	// Phase 2: one query per family.
+	// Phase 2: one query per family, each streamed into per-group builds.
+	lf := &labelFilter{groupBy: s.cfg.GroupBy, strip: strip}
 	fams := s.typedFamilies()
 	builds := make([]map[string]*famBuild, len(fams))
 	jobs = jobs[:0]
 	for i := range fams {
-		f := &fams[i]
-		jobs = append(jobs, func() error {
-			b := map[string]*famBuild{}
-			env, n, err := s.query(ctx, "/api/v1/query", url.Values{"query": {f.query(s.matchers)}, "time": {ts}}, counted(lf.collect(f, b)))
-			bytes.Add(n)
-			warn.add(env)
-			builds[i] = b
-			return err
-		})
+		builds[i] = map[string]*famBuild{}
+		jobs = append(jobs, func() error { return a.ask(ctx, fams[i].query(s.matchers), lf.collect(&fams[i], builds[i])) })
 	}
-	if err := runAll(ctx, jobs); err != nil {
-		r.err = err
+	if r.err = runAll(ctx, jobs); r.err != nil {
 		return r
 	}
 	for i := range fams {
 		r.pages.collect(&fams[i], builds[i])
 	}
-	r.up, r.bytes, r.warnings = up, bytes.Load(), warn.list()
+	r.up = up
 	return r
+}
+
+// asker runs the queries of one refresh or backfill: all at one instant
+// (or over one range), their series counted together against --max-series,
+// their sizes and warnings gathered.
+type asker struct {
+	s       *PromSource
+	path    string     // /api/v1/query or /api/v1/query_range
+	params  url.Values // time, or start, end and step
+	tooMany string     // the error when the series pass --max-series
+	count   atomic.Int64
+	bytes   atomic.Int64
+	warn    warnings
+}
+
+// ask runs q and streams its series to each.
+func (a *asker) ask(ctx context.Context, q string, each func(*series) error) error {
+	args := url.Values{"query": {q}}
+	for k, v := range a.params {
+		args[k] = v
+	}
+	env, n, err := a.s.query(ctx, a.path, args, func(sr *series) error {
+		if a.count.Add(1) > int64(a.s.cfg.MaxSeries) {
+			return &Error{Kind: KindTooManySeries, Msg: a.tooMany}
+		}
+		return each(sr)
+	})
+	a.bytes.Add(n)
+	a.warn.add(env)
+	return err
 }
 
 // typedFamilies returns the families with the types the metadata gave.
