@@ -195,7 +195,7 @@ func (s *PromSource) replay(start time.Time, step time.Duration, steps int, fams
 				}
 			}
 			prevT[g] = sc.Time
-			s.seen[g] = start
+			s.seen[g] = seenGroup{refresh: start, sample: sc.Time}
 			emit(sc)
 		}
 	}

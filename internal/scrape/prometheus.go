@@ -114,7 +114,7 @@ type PromSource struct {
 	mu       sync.Mutex           // one refresh at a time; guards the fields below
 	metaAt   time.Time            // when the types were last asked for
 	types    map[string]family    // family types from the metadata API
-	seen     map[string]time.Time // groups in earlier answers, by when last seen
+	seen     map[string]seenGroup // groups in earlier answers
 	interval time.Duration        // Prometheus's scrape interval, as observed
 	lastUp   map[string]time.Time // each group's `up` timestamp at the last refresh
 
@@ -149,7 +149,7 @@ func NewProm(cfg PromConfig) (*PromSource, error) {
 	}
 	s := &PromSource{
 		cfg: cfg, matchers: matchers, name: u.Redacted(), client: client, api: v1.NewAPI(client),
-		now: make(chan struct{}, 1), seen: map[string]time.Time{}, labels: map[string]map[string]string{},
+		now: make(chan struct{}, 1), seen: map[string]seenGroup{}, labels: map[string]map[string]string{},
 	}
 	for _, n := range cfg.Families {
 		if metricNameRE.MatchString(n) && !slices.ContainsFunc(s.families, func(f family) bool { return f.name == n }) {
@@ -302,25 +302,34 @@ func (s *PromSource) ScrapeAll(ctx context.Context) []model.Scrape {
 		} else {
 			sc.Page = r.pages.page(g)
 		}
-		s.seen[g] = start
+		s.seen[g] = seenGroup{refresh: start, sample: sc.Time}
 		out = append(out, sc)
 	}
 	out = append(out, s.lost(start, "absent from Prometheus's answer")...)
 	return out
 }
 
+// seenGroup is when a group was last in an answer.
+type seenGroup struct {
+	refresh time.Time // the refresh that had it, on resiltop's clock
+	sample  time.Time // the time its scrape carried (Prometheus's)
+}
+
 // lost reports the groups of earlier answers that are not in this one as
 // failed with msg: their last values stay on screen, marked stale, never
-// read as zero. A group gone for longer than a day is forgotten.
+// read as zero. The failure is stamped just after the group's last sample,
+// so that the next sample Prometheus has of it is taken at once (a stamp
+// on resiltop's clock would hide samples older than it). A group gone for
+// longer than a day is forgotten.
 func (s *PromSource) lost(now time.Time, msg string) []model.Scrape {
 	var out []model.Scrape
-	for g, at := range s.seen {
+	for g, seen := range s.seen {
 		switch {
-		case at.Equal(now):
-		case now.Sub(at) > 24*time.Hour:
+		case seen.refresh.Equal(now):
+		case now.Sub(seen.refresh) > 24*time.Hour:
 			delete(s.seen, g)
 		default:
-			out = append(out, model.Scrape{Target: g, Time: now, Err: errors.New(msg)})
+			out = append(out, model.Scrape{Target: g, Time: seen.sample.Add(time.Millisecond), Err: errors.New(msg)})
 		}
 	}
 	slices.SortFunc(out, func(a, b model.Scrape) int { return strings.Compare(a.Target, b.Target) })
@@ -342,8 +351,8 @@ func (s *PromSource) describe(err error) error {
 		if ae.Type == "bad_data" && s.matchers != "" {
 			return fmt.Errorf("Prometheus rejected the query (check --selector): %s", ae.Error())
 		}
-		if ae.Status != 0 && ae.Status != http.StatusOK {
-			return fmt.Errorf("Prometheus answered HTTP %d: %s", ae.Status, ae.Error())
+		if ae.Status/100 != 2 {
+			return fmt.Errorf("Prometheus answered HTTP %d %s: %s", ae.Status, http.StatusText(ae.Status), ae.Error())
 		}
 		return fmt.Errorf("Prometheus: %s", ae.Error())
 	}
@@ -610,7 +619,7 @@ func (s *PromSource) query(ctx context.Context, path string, args url.Values, ea
 	if resp.StatusCode/100 != 2 || env.status == "error" {
 		ae := &APIError{Status: resp.StatusCode, Type: env.errorType, Msg: env.errMsg}
 		if derr != nil && ae.Msg == "" {
-			ae.Msg = "HTTP " + statusText(resp) + ": " + truncate(strings.TrimSpace(string(body)), 200)
+			ae.Msg = truncate(strings.TrimSpace(string(body)), 200) // a proxy's page, not Prometheus's JSON
 		}
 		return env, n, ae
 	}

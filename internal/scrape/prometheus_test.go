@@ -180,11 +180,11 @@ func TestPromSourceErrors(t *testing.T) {
 		{"bad selector", jsonErr(400, "bad_data", `1:14: parse error: unexpected \"}\" in label matching, expected string`),
 			PromConfig{Selector: `{job=}`}, `check --selector): bad_data: 1:14: parse error: unexpected "}"`, true},
 		{"server error with JSON", jsonErr(503, "unavailable", "too many queries"), PromConfig{},
-			"Prometheus answered HTTP 503: unavailable: too many queries", false},
+			"Prometheus answered HTTP 503 Service Unavailable: unavailable: too many queries", false},
 		{"proxy error page", func(w http.ResponseWriter, r *http.Request) bool {
 			http.Error(w, "<html>bad gateway</html>", http.StatusBadGateway)
 			return true
-		}, PromConfig{}, "HTTP 502 Bad Gateway: <html>bad gateway</html>", false},
+		}, PromConfig{}, "Prometheus answered HTTP 502 Bad Gateway: <html>bad gateway</html>", false},
 		{"timeout", func(w http.ResponseWriter, r *http.Request) bool {
 			select {
 			case <-r.Context().Done():
@@ -411,5 +411,41 @@ func TestPromSourceBackfill(t *testing.T) {
 		if src.ScrapeInterval() != time.Second {
 			t.Errorf("scrape interval %v", src.ScrapeInterval())
 		}
+	}
+}
+
+// TestPromSourceRecovery: an instance marked stale while Prometheus was
+// unreachable is up again with Prometheus's next sample of it, although
+// that sample is older than the moment resiltop noticed the outage.
+func TestPromSourceRecovery(t *testing.T) {
+	fake := &promtest.Fake{}
+	fake.Set(promtest.Fleet(1, 1), 1700000000)
+	src := newFakeSource(t, fake, PromConfig{})
+	store := model.NewStore(model.StoreOptions{Profiles: profile.Builtin()})
+	refresh := func() map[string]model.TargetHealth {
+		for _, r := range src.ScrapeAll(context.Background()) {
+			store.Ingest(r)
+		}
+		out := map[string]model.TargetHealth{}
+		for _, th := range store.Snapshot(time.Now(), time.Minute).Targets {
+			out[th.URL] = th
+		}
+		return out
+	}
+	const inst = "10.0.0.0:8080"
+	if h := refresh()[inst]; !h.Up {
+		t.Fatalf("first refresh: %+v", h)
+	}
+	fake.Fail = func(w http.ResponseWriter, r *http.Request) bool {
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+		return true
+	}
+	if h := refresh()[inst]; h.Up || h.Err != "no answer from Prometheus: Prometheus answered HTTP 503 Service Unavailable: down for maintenance" {
+		t.Fatalf("during the outage: %+v", h)
+	}
+	fake.Fail = nil
+	fake.Set(promtest.Fleet(1, 2), 1700000001)
+	if h := refresh()[inst]; !h.Up {
+		t.Errorf("after the outage: %+v", h)
 	}
 }
