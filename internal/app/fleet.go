@@ -81,14 +81,15 @@ func adminFor(text, groupBy string, src *scrape.PromSource) func(string) (string
 
 // backfill loads --history from Prometheus into the store before the first
 // frame, and returns how much longer than usual admin confirmations may
-// take: one Prometheus scrape interval. A history that cannot be read is
+// take: one Prometheus scrape interval (a minute, Prometheus's default,
+// where its API does not say). A history that cannot be read is
 // reported in the header as a warning; the live view does not need it.
 func backfill(ctx context.Context, cfg *config.Config, src *scrape.PromSource, store *model.Store) time.Duration {
 	if _, err := src.Backfill(ctx, cfg.History, store.Ingest); err != nil {
 		store.Ingest(model.Scrape{Target: src.Name(), Source: true, Time: time.Now(), Page: model.NewPage(nil),
 			Warnings: []string{"history not loaded: " + err.Error()}})
 	}
-	if d := src.ScrapeInterval(); d > 0 {
+	if d := src.ScrapeInterval(ctx); d > 0 {
 		return d
 	}
 	return defaultPromScrapeInterval

@@ -306,8 +306,8 @@ func TestFleetBackfill(t *testing.T) {
 	if !open {
 		t.Errorf("no open breaker in the timeline before resiltop started: %+v", pg.History)
 	}
-	if src.ScrapeInterval() != promtest.ScrapeInterval {
-		t.Errorf("observed Prometheus scrape interval %v, want %v", src.ScrapeInterval(), promtest.ScrapeInterval)
+	if d := src.ScrapeInterval(context.Background()); d != promtest.ScrapeInterval {
+		t.Errorf("Prometheus's scrape interval %v, want %v", d, promtest.ScrapeInterval)
 	}
 	// The first live refresh continues the history instead of starting over.
 	for _, r := range src.ScrapeAll(context.Background()) {

@@ -189,11 +189,6 @@ func (s *PromSource) replay(start time.Time, step time.Duration, steps int, fams
 			} else {
 				sc.Page = ps.page(g)
 			}
-			if prev, ok := prevT[g]; ok {
-				if d := sc.Time.Sub(prev); s.interval == 0 || d < s.interval {
-					s.interval = d
-				}
-			}
 			prevT[g] = sc.Time
 			s.seen[g] = seenGroup{refresh: start, sample: sc.Time}
 			emit(sc)

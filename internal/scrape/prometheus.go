@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	commoncfg "github.com/prometheus/common/config"
+	pmodel "github.com/prometheus/common/model"
 
 	"resiltop/internal/model"
 )
@@ -111,12 +112,10 @@ type PromSource struct {
 	now  chan struct{}
 	busy atomic.Bool
 
-	mu       sync.Mutex           // one refresh at a time; guards the fields below
-	metaAt   time.Time            // when the types were last asked for
-	types    map[string]family    // family types from the metadata API
-	seen     map[string]seenGroup // groups in earlier answers
-	interval time.Duration        // Prometheus's scrape interval, as observed
-	lastUp   map[string]time.Time // each group's `up` timestamp at the last refresh
+	mu     sync.Mutex           // one refresh at a time; guards the fields below
+	metaAt time.Time            // when the types were last asked for
+	types  map[string]family    // family types from the metadata API
+	seen   map[string]seenGroup // groups in earlier answers
 
 	labelsMu sync.RWMutex
 	labels   map[string]map[string]string // each group's target labels (the `up` series')
@@ -181,13 +180,21 @@ func (s *PromSource) Name() string { return s.name }
 // Interval returns the refresh interval.
 func (s *PromSource) Interval() time.Duration { return s.cfg.Interval }
 
-// ScrapeInterval returns Prometheus's own scrape interval as seen in the
-// samples' timestamps (to 100 ms: they jitter by a few), or 0 before two
-// scrapes of an instance were seen.
-func (s *PromSource) ScrapeInterval() time.Duration {
+// ScrapeInterval returns the longest scrape interval Prometheus's targets
+// API gives for the groups seen so far, or 0 where the API does not say
+// (Thanos, Mimir, or any failure).
+func (s *PromSource) ScrapeInterval(ctx context.Context) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return max(s.interval.Round(100*time.Millisecond), min(s.interval, 100*time.Millisecond))
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	longest := time.Duration(0)
+	for g, t := range s.targets(ctx) {
+		if _, ok := s.seen[g]; ok {
+			longest = max(longest, t.interval)
+		}
+	}
+	return longest
 }
 
 // TargetLabels returns the target labels of a group (job, instance and
@@ -283,7 +290,7 @@ func (s *PromSource) ScrapeAll(ctx context.Context) []model.Scrape {
 		}
 	}
 	slices.Sort(groups)
-	var downErrs map[string]string
+	var down map[string]target
 	for _, g := range groups {
 		sc := model.Scrape{Target: g, Time: start, Warnings: r.warnings}
 		up, ok := r.up[g]
@@ -291,12 +298,12 @@ func (s *PromSource) ScrapeAll(ctx context.Context) []model.Scrape {
 			sc.Time, sc.Duration = up.at, up.took
 		}
 		if up.known && up.value == 0 {
-			if downErrs == nil {
-				downErrs = s.lastErrors(ctx)
+			if down == nil {
+				down = s.targets(ctx)
 			}
-			msg := downErrs[g]
-			if msg == "" {
-				msg = "down in Prometheus (up == 0)"
+			msg := "down in Prometheus (up == 0)"
+			if t := down[g]; t.down && t.lastError != "" {
+				msg = "down in Prometheus: " + withoutRequest(t.lastError)
 			}
 			sc.Err = errors.New(msg)
 		} else {
@@ -437,7 +444,6 @@ func (s *PromSource) refresh(ctx context.Context, at time.Time) (r refreshResult
 	if r.err = runAll(ctx, jobs); r.err != nil {
 		return r
 	}
-	s.observeInterval(up)
 	s.labelsMu.Lock()
 	maps.Copy(s.labels, labels)
 	s.labelsMu.Unlock()
@@ -529,35 +535,17 @@ func (s *PromSource) loadMetadata(ctx context.Context, at time.Time) {
 	s.types = types
 }
 
-// observeInterval learns Prometheus's scrape interval from how far the
-// groups' `up` timestamps moved since the last refresh.
-func (s *PromSource) observeInterval(up map[string]upState) {
-	// The shortest step of any group is the best guess: a refresh
-	// can span several scrapes, never less than one.
-	best := time.Duration(0)
-	for g, u := range up {
-		if prev, ok := s.lastUp[g]; ok && u.at.After(prev) {
-			if d := u.at.Sub(prev); best == 0 || d < best {
-				best = d
-			}
-		}
-	}
-	if s.lastUp == nil {
-		s.lastUp = map[string]time.Time{}
-	}
-	clear(s.lastUp)
-	for g, u := range up {
-		s.lastUp[g] = u.at
-	}
-	if best > 0 && (s.interval == 0 || best < s.interval) {
-		s.interval = best
-	}
+// target is what Prometheus's targets API says about one group's target.
+type target struct {
+	down      bool
+	lastError string
+	interval  time.Duration // its scrape interval; 0 when not given
 }
 
-// lastErrors returns the last scrape error of each group's target from
-// /api/v1/targets, where Prometheus offers it (Thanos and Mimir do not):
-// why it is down, in Prometheus's words. Empty on any failure.
-func (s *PromSource) lastErrors(ctx context.Context) map[string]string {
+// targets reads /api/v1/targets (active targets only: the dropped ones can
+// be thousands) by group, where Prometheus offers it (Thanos and Mimir do
+// not). Empty on any failure: what it adds is explanation, not data.
+func (s *PromSource) targets(ctx context.Context) map[string]target {
 	u := s.client.URL("/api/v1/targets", nil)
 	u.RawQuery = url.Values{"state": {"active"}}.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -571,20 +559,24 @@ func (s *PromSource) lastErrors(ctx context.Context) map[string]string {
 	var ans struct {
 		Data struct {
 			ActiveTargets []struct {
-				Labels    map[string]string `json:"labels"`
-				LastError string            `json:"lastError"`
-				Health    string            `json:"health"`
+				Labels         map[string]string `json:"labels"`
+				LastError      string            `json:"lastError"`
+				Health         string            `json:"health"`
+				ScrapeInterval string            `json:"scrapeInterval"`
 			} `json:"activeTargets"`
 		} `json:"data"`
 	}
 	if json.Unmarshal(body, &ans) != nil {
 		return nil
 	}
-	out := map[string]string{}
+	out := map[string]target{}
 	for _, t := range ans.Data.ActiveTargets {
-		if g := t.Labels[s.cfg.GroupBy]; g != "" && t.Health == "down" && t.LastError != "" {
-			out[g] = "down in Prometheus: " + withoutRequest(t.LastError)
+		g := t.Labels[s.cfg.GroupBy]
+		if g == "" {
+			continue
 		}
+		interval, _ := pmodel.ParseDuration(t.ScrapeInterval)
+		out[g] = target{down: t.Health == "down", lastError: t.LastError, interval: time.Duration(interval)}
 	}
 	return out
 }

@@ -408,8 +408,8 @@ func TestPromSourceBackfill(t *testing.T) {
 				}
 			}
 		}
-		if src.ScrapeInterval() != time.Second {
-			t.Errorf("scrape interval %v", src.ScrapeInterval())
+		if d := src.ScrapeInterval(context.Background()); d != 15*time.Second {
+			t.Errorf("scrape interval %v, want the targets API's 15s", d)
 		}
 	}
 }

@@ -35,7 +35,9 @@ type Fake struct {
 	// Warnings and Partial go into every query answer.
 	Warnings []string
 	Partial  bool
-	// LastErrors are the targets API's lastError by instance (health down).
+	// LastErrors are the targets API's lastError by instance (health
+	// down); the API lists every instance with an `up` series, scraped
+	// every 15s.
 	LastErrors map[string]string
 	// Fail, when it returns true, has written the whole response itself.
 	Fail func(w http.ResponseWriter, r *http.Request) bool
@@ -67,8 +69,16 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"status": "success", "data": md})
 	case "/api/v1/targets":
 		var active []map[string]any
-		for inst, msg := range f.LastErrors {
-			active = append(active, map[string]any{"labels": map[string]string{"instance": inst}, "health": "down", "lastError": msg})
+		for _, s := range f.Series {
+			if s.Labels["__name__"] != "up" {
+				continue
+			}
+			inst := s.Labels["instance"]
+			t := map[string]any{"labels": map[string]string{"instance": inst}, "health": "up", "lastError": "", "scrapeInterval": "15s"}
+			if msg, ok := f.LastErrors[inst]; ok {
+				t["health"], t["lastError"] = "down", msg
+			}
+			active = append(active, t)
 		}
 		writeJSON(w, map[string]any{"status": "success", "data": map[string]any{"activeTargets": active}})
 	case "/api/v1/query":
