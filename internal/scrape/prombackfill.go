@@ -76,6 +76,7 @@ func (s *PromSource) Backfill(ctx context.Context, span time.Duration, emit func
 	var mu sync.Mutex
 	up := map[string][]point{}
 	at := map[string][]point{}
+	took := map[string][]point{}
 	strip := map[string]bool{"job": true, "instance": true}
 	readUp := func(into map[string][]point, names bool) func(*series) error {
 		return func(sr *series) error {
@@ -100,6 +101,7 @@ func (s *PromSource) Backfill(ctx context.Context, span time.Duration, emit func
 	jobs := []func() error{
 		func() error { return a.ask(ctx, upSel, readUp(up, true)) },
 		func() error { return a.ask(ctx, "timestamp("+upSel+")", readUp(at, false)) },
+		func() error { return a.ask(ctx, selector("scrape_duration_seconds", s.matchers), readUp(took, false)) },
 	}
 	if s.types == nil {
 		jobs = append(jobs, func() error { s.loadMetadata(ctx, end); return nil })
@@ -124,15 +126,19 @@ func (s *PromSource) Backfill(ctx context.Context, span time.Duration, emit func
 	if err := runAll(ctx, jobs); err != nil {
 		return step, s.describe(err)
 	}
-	s.replay(start, step, int(span/step), fams, data, up, at, emit)
+	s.replay(start, step, int(span/step), fams, data, upSeries{value: up, at: at, took: took}, emit)
 	return step, nil
 }
+
+// upSeries are the backfill's `up`, `timestamp(up)` and
+// scrape_duration_seconds by group.
+type upSeries struct{ value, at, took map[string][]point }
 
 // replay emits the history step by step: at each step, one scrape per
 // group that Prometheus had scraped again by then. Points are matched to
 // steps by index, not by comparing float times.
 func (s *PromSource) replay(start time.Time, step time.Duration, steps int, fams []family, data [][]*rangeSeries,
-	up, at map[string][]point, emit func(model.Scrape)) {
+	up upSeries, emit func(model.Scrape)) {
 	first, width := float64(start.UnixMilli())/1000, step.Seconds()
 	index := func(t float64) int { return int(math.Round((t - first) / width)) }
 	// value returns the point of ps at step k, if there is one.
@@ -168,9 +174,9 @@ func (s *PromSource) replay(start time.Time, step time.Duration, steps int, fams
 		for g := range ps.groups {
 			groups = append(groups, g)
 		}
-		for g := range up {
+		for g := range up.value {
 			if _, ok := ps.groups[g]; !ok {
-				if _, present := value(up[g], k); present {
+				if _, present := value(up.value[g], k); present {
 					groups = append(groups, g)
 				}
 			}
@@ -178,13 +184,16 @@ func (s *PromSource) replay(start time.Time, step time.Duration, steps int, fams
 		slices.Sort(groups)
 		for _, g := range groups {
 			sc := model.Scrape{Target: g, Time: start.Add(time.Duration(k) * step)}
-			if ts, ok := value(at[g], k); ok {
+			if ts, ok := value(up.at[g], k); ok {
 				sc.Time = unixTime(ts)
+			}
+			if d, ok := value(up.took[g], k); ok {
+				sc.Duration = time.Duration(d * float64(time.Second))
 			}
 			if prev, ok := prevT[g]; ok && !sc.Time.After(prev) {
 				continue // Prometheus had not scraped it again by this step
 			}
-			if v, ok := value(up[g], k); ok && v == 0 {
+			if v, ok := value(up.value[g], k); ok && v == 0 {
 				sc.Err = errors.New("down in Prometheus (up == 0)")
 			} else {
 				sc.Page = ps.page(g)

@@ -399,7 +399,7 @@ func TestPromSourceBackfill(t *testing.T) {
 			last[s.Target] = s.Time
 			switch s.Target {
 			case "10.0.0.0:8080":
-				if s.Err != nil || s.Page.Family("resilience_calls_total") == nil {
+				if s.Err != nil || s.Page.Family("resilience_calls_total") == nil || s.Duration != 2*time.Millisecond {
 					t.Fatalf("step at %v: %+v", s.Time, s)
 				}
 			case "10.0.0.1:8080":
