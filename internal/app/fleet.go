@@ -82,13 +82,11 @@ func adminFor(text, groupBy string, src *scrape.PromSource) func(string) (string
 // backfill loads --history from Prometheus into the store before the first
 // frame, and returns how much longer than usual admin confirmations may
 // take: one Prometheus scrape interval (a minute, Prometheus's default,
-// where its API does not say). A history that cannot be read is
-// reported in the header as a warning; the live view does not need it.
+// where its API does not say).
 func backfill(ctx context.Context, cfg *config.Config, src *scrape.PromSource, store *model.Store) time.Duration {
-	if _, err := src.Backfill(ctx, cfg.History, store.Ingest); err != nil {
-		store.Ingest(model.Scrape{Target: src.Name(), Source: true, Time: time.Now(), Page: model.NewPage(nil),
-			Warnings: []string{"history not loaded: " + err.Error()}})
-	}
+	// A failure stays on the Prometheus row as a warning; the live view
+	// does not need the history.
+	_, _ = src.Backfill(ctx, cfg.History, store.Ingest)
 	if d := src.ScrapeInterval(ctx); d > 0 {
 		return d
 	}

@@ -37,9 +37,16 @@ type rangeSeries struct {
 // already has trends, a breaker timeline and findings whose "since" lies
 // before resiltop started. It returns the step used and an error when
 // the history could not be read; the live refresh does not depend on it.
-func (s *PromSource) Backfill(ctx context.Context, span time.Duration, emit func(model.Scrape)) (time.Duration, error) {
+func (s *PromSource) Backfill(ctx context.Context, span time.Duration, emit func(model.Scrape)) (step time.Duration, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer func() {
+		// Said on the Prometheus row for the whole session: the screen
+		// lacks its history, whatever the live refreshes find.
+		if err != nil {
+			s.notes = append(s.notes, "history not loaded: "+err.Error())
+		}
+	}()
 	if span <= 0 {
 		return 0, nil
 	}
@@ -51,7 +58,7 @@ func (s *PromSource) Backfill(ctx context.Context, span time.Duration, emit func
 	defer cancel()
 
 	groups := 0
-	_, _, err := s.query(ctx, "/api/v1/query", url.Values{"query": {"count(" + selector("up", s.matchers) + ")"}, "time": {formatTime(end)}}, func(sr *series) error {
+	_, _, err = s.query(ctx, "/api/v1/query", url.Values{"query": {"count(" + selector("up", s.matchers) + ")"}, "time": {formatTime(end)}}, func(sr *series) error {
 		if len(sr.points) > 0 {
 			groups = int(sr.points[0].v)
 		}
@@ -60,7 +67,7 @@ func (s *PromSource) Backfill(ctx context.Context, span time.Duration, emit func
 	if err != nil {
 		return 0, s.describe(err)
 	}
-	step := s.cfg.Interval
+	step = s.cfg.Interval
 	if steps := int(span / step); groups > 0 && groups*steps > backfillBudget {
 		step = span / time.Duration(max(1, backfillBudget/groups))
 	}

@@ -117,6 +117,8 @@ type PromSource struct {
 	types  map[string]family    // family types from the metadata API
 	seen   map[string]seenGroup // groups in earlier answers
 
+	notes []string // warnings that stay on the Prometheus row (a history that could not be read)
+
 	labelsMu sync.RWMutex
 	labels   map[string]map[string]string // each group's target labels (the `up` series')
 }
@@ -269,7 +271,8 @@ func (s *PromSource) ScrapeAll(ctx context.Context) []model.Scrape {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	r := s.refresh(ctx, start)
-	self := model.Scrape{Target: s.name, Source: true, Time: start, Duration: time.Since(start), Bytes: r.bytes, Warnings: r.warnings}
+	self := model.Scrape{Target: s.name, Source: true, Time: start, Duration: time.Since(start), Bytes: r.bytes,
+		Warnings: append(slices.Clone(s.notes), r.warnings...)}
 	if r.err != nil {
 		self.Err = s.describe(r.err)
 		return append([]model.Scrape{self}, s.lost(start, "no answer from Prometheus: "+self.Err.Error())...)

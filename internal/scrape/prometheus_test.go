@@ -449,3 +449,33 @@ func TestPromSourceRecovery(t *testing.T) {
 		t.Errorf("after the outage: %+v", h)
 	}
 }
+
+// TestPromSourceBackfillFails: a history that cannot be read is an error of
+// Backfill and stays a warning on the Prometheus row while the live
+// refreshes work.
+func TestPromSourceBackfillFails(t *testing.T) {
+	fake := &promtest.Fake{Fail: func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != "/api/v1/query_range" {
+			return false
+		}
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		_, _ = w.Write([]byte(`{"status":"error","errorType":"execution","error":"query processing would load too many samples into memory"}`))
+		return true
+	}}
+	fake.Set(promtest.Fleet(1, 1), 1700000000)
+	src := newFakeSource(t, fake, PromConfig{})
+	_, err := src.Backfill(context.Background(), time.Minute, func(model.Scrape) { t.Error("nothing to replay") })
+	want := "history not loaded: Prometheus answered HTTP 422 Unprocessable Entity: execution: query processing would load too many samples into memory"
+	if err == nil || "history not loaded: "+err.Error() != want {
+		t.Fatalf("Backfill: %v", err)
+	}
+	for range 2 {
+		res := byTarget(src.ScrapeAll(context.Background()))
+		if self := res[src.Name()]; self.Err != nil || !slices.Contains(self.Warnings, want) {
+			t.Errorf("Prometheus row: %v, warnings %q", self.Err, self.Warnings)
+		}
+		if inst := res["10.0.0.0:8080"]; inst.Err != nil || slices.Contains(inst.Warnings, want) {
+			t.Errorf("instance: %v, warnings %q", inst.Err, inst.Warnings)
+		}
+	}
+}
