@@ -104,10 +104,8 @@ type Prometheus struct {
 	Profiles []string
 }
 
-// DefaultFleetInterval is the refresh interval in fleet mode when none is
-// set: Prometheus scrapes every 15 s to a minute, so asking it every second
-// only finds the same samples.
-const DefaultFleetInterval = 5 * time.Second
+// DefaultFleetInterval is the refresh interval in fleet mode when none is set.
+const DefaultFleetInterval = scrape.DefaultPromInterval
 
 // UsageError is a mistake in how resiltop was invoked (flags, config file,
 // environment); the CLI exits 2 on it. errors.Is(err, flag.ErrHelp) holds

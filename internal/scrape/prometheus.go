@@ -48,9 +48,6 @@ const (
 	metadataEvery = 5 * time.Minute
 	// queryParallel bounds the queries of one refresh in flight at once.
 	queryParallel = 4
-	// maxBackfillPoints bounds series × steps of a backfill; beyond it the
-	// step grows so the history still fits (see Backfill).
-	maxBackfillPoints = 4_000_000
 )
 
 // PromConfig says which Prometheus to ask, for what, and how.
@@ -728,6 +725,7 @@ type limitedBody struct {
 	read, limit int64
 }
 
+// Read implements io.Reader.
 func (b *limitedBody) Read(p []byte) (int, error) {
 	if room := b.limit + 1 - b.read; int64(len(p)) > room {
 		p = p[:room]
@@ -743,4 +741,5 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Close closes the response body.
 func (b *limitedBody) Close() error { return b.closer.Close() }
