@@ -292,11 +292,8 @@ func (b *famBuild) finish(f *family) *dto.MetricFamily {
 			if c.hasSum {
 				s.SampleSum = &c.sum
 			}
-			if c.hasCount {
-				n := uint64(0)
-				if c.count >= 0 && c.count < 1<<63 {
-					n = uint64(c.count)
-				}
+			if c.hasCount && c.count >= 0 && c.count < 1<<63 { // NaN stays unknown, never 0
+				n := uint64(c.count)
 				s.SampleCount = &n
 			}
 			mf.Metric = append(mf.Metric, &dto.Metric{Label: c.labels, Summary: s})
