@@ -521,7 +521,13 @@ func (s *PromSource) loadMetadata(ctx context.Context, at time.Time) {
 	types := map[string]family{}
 	if err == nil {
 		for _, f := range s.families {
-			for _, m := range md[f.name] {
+			entries := md[f.name]
+			if base, ok := strings.CutSuffix(f.name, "_total"); ok && len(entries) == 0 {
+				// Scraped as OpenMetrics, a counter's metadata is named
+				// without the _total its samples carry.
+				entries = slices.DeleteFunc(slices.Clone(md[base]), func(m v1.Metadata) bool { return m.Type != v1.MetricTypeCounter })
+			}
+			for _, m := range entries {
 				if t, ok := metadataType(string(m.Type)); ok {
 					types[f.name] = family{name: f.name, typ: t, known: true}
 					break

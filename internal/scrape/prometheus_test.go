@@ -479,3 +479,23 @@ func TestPromSourceBackfillFails(t *testing.T) {
 		}
 	}
 }
+
+// TestPromSourceOpenMetricsMetadata: a target Prometheus scraped as
+// OpenMetrics has its counters' metadata named without _total; the family
+// is still typed counter from it.
+func TestPromSourceOpenMetricsMetadata(t *testing.T) {
+	fake := &promtest.Fake{Types: map[string]string{"resilience_calls": "counter", "resilience_retries": "gauge"}}
+	fake.Set([]promtest.Series{
+		fseries("up", 1, "instance", "a:1"),
+		fseries("resilience_calls_total", 3, "instance", "a:1", "dependency", "pg", "outcome", "success"),
+		fseries("resilience_retries_total", 1, "instance", "a:1", "dependency", "pg"),
+	}, 1700000000)
+	src := newFakeSource(t, fake, PromConfig{})
+	page := byTarget(src.ScrapeAll(context.Background()))["a:1"].Page
+	if got := page.Family("resilience_calls_total").GetType(); got != dto.MetricType_COUNTER {
+		t.Errorf("calls typed %v, want COUNTER", got)
+	}
+	if got := page.Family("resilience_retries_total").GetType(); got != dto.MetricType_UNTYPED {
+		t.Errorf("retries typed %v: only a counter's metadata drops _total", got)
+	}
+}
