@@ -275,6 +275,10 @@ func deref(p *float64) any {
 // first live refresh.
 func TestFleetBackfill(t *testing.T) {
 	prom, f := sharedFleet(t)
+	// Some seconds of history, also when this test runs alone.
+	if err := prom.WaitScraped(f.job, len(f.hosts), 8); err != nil {
+		t.Fatal(err)
+	}
 	src, err := scrape.NewProm(scrape.PromConfig{URL: prom.URL, Selector: `{job="orders"}`, Families: families(),
 		Interval: time.Second, Timeout: 5 * time.Second})
 	if err != nil {
