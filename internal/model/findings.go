@@ -18,7 +18,7 @@ func targetDownFinding(ts *targetState, now time.Time) Finding {
 	return Finding{
 		Kind: TargetDown, Severity: Critical, Target: ts.url,
 		Message: fmt.Sprintf("%s: target down — %s (%s)", ts.url, ts.err, last),
-		Since:   ts.downSince,
+		Since:   ts.downSince, Advice: Advice(TargetDown),
 	}
 }
 
@@ -30,15 +30,23 @@ func targetDownFinding(ts *targetState, now time.Time) Finding {
 // window's; zero when history cannot tell.
 func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w windowRates, th Thresholds) []Finding {
 	var out []Finding
+	last := &all[len(all)-1]
+	// A dependency whose calls are slow holds its pool's connections
+	// while it answers: pool_exhausted then has its own advice.
+	p99, timeout := float64(dep.Latency.P99), last.v[fTimeout]
+	slow := timeout > 0 && p99 >= th.TailNearTimeout*timeout || w.timeoutRatio >= th.TimeoutRatio && w.timeouts > 0
 	// Messages are concatenated rather than formatted with fmt: a cold
 	// Snapshot writes several per dependency, and fmt was a tenth of it.
 	add := func(kind FindingKind, sev Severity, since time.Time, msg string) {
+		adv := Advice(kind)
+		if kind == PoolExhausted && slow {
+			adv = poolHeldAcrossSlowCall
+		}
 		out = append(out, Finding{
 			Kind: kind, Severity: sev, Target: dep.Target, Dependency: dep.Name,
-			Message: dep.Name + ": " + msg, Since: since,
+			Message: dep.Name + ": " + msg, Since: since, Advice: adv,
 		})
 	}
-	last := &all[len(all)-1]
 	steps := dep.History
 
 	// breaker_open: the gauge's state; a concurrency limit (Envoy) is not a breaker.
@@ -171,7 +179,6 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 	}
 
 	// tail_near_timeout.
-	p99, timeout := float64(dep.Latency.P99), last.v[fTimeout]
 	if timeout > 0 && p99 >= th.TailNearTimeout*timeout {
 		since := runSince(len(allSteps), func(i int) (bool, bool) {
 			v := float64(allSteps[i].Latency.P99)

@@ -47,6 +47,12 @@ const (
 	UnsafeRetries     FindingKind = "unsafe_retries"
 )
 
+// FindingKinds lists every finding kind, in the order kindRank ranks them.
+var FindingKinds = []FindingKind{
+	TargetDown, BreakerOpenKind, PoolExhausted, RetryStorm, TimeoutsRising, TailNearTimeout,
+	BulkheadSaturated, BacklogGrowing, BacklogStale, BreakerFlapping, UnsafeRetries,
+}
+
 // Finding is one thing wrong, with the numbers that triggered it.
 type Finding struct {
 	Kind       FindingKind
@@ -55,6 +61,7 @@ type Finding struct {
 	Dependency string    // "" for a target-level finding
 	Message    string    // one line, e.g. "pg: retry storm — 14.2 retries/s for 9.8 first attempts/s (ratio 1.45)"
 	Since      time.Time // first snapshot time the condition held; zero when unknown
+	Advice     string    // the next step to take (see advice.go)
 }
 
 // Breaker is a dependency's breaker as last scraped.

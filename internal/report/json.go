@@ -51,6 +51,7 @@ type jsonTopFinding struct {
 	Dependency *string           `json:"dependency"` // null for a target-level finding
 	Message    string            `json:"message"`
 	Since      stamp             `json:"since"`
+	Advice     string            `json:"advice"` // the next step to take
 }
 
 type jsonTarget struct {
@@ -111,6 +112,7 @@ type jsonFinding struct {
 	Severity model.Severity    `json:"severity"`
 	Message  string            `json:"message"`
 	Since    stamp             `json:"since"`
+	Advice   string            `json:"advice"` // the next step to take
 }
 
 type jsonDependency struct {
@@ -194,13 +196,13 @@ func JSON(w io.Writer, s *model.Snapshot) error {
 			jd.Breaker.State = model.BreakerUnknown
 		}
 		for _, f := range d.Findings {
-			jd.Findings = append(jd.Findings, jsonFinding{Kind: f.Kind, Severity: f.Severity, Message: f.Message, Since: stamp(f.Since)})
+			jd.Findings = append(jd.Findings, jsonFinding{Kind: f.Kind, Severity: f.Severity, Message: f.Message, Since: stamp(f.Since), Advice: f.Advice})
 		}
 		out.Dependencies = append(out.Dependencies, jd)
 	}
 	out.Findings = make([]jsonTopFinding, 0, len(s.Findings))
 	for _, f := range s.Findings {
-		jf := jsonTopFinding{Kind: f.Kind, Severity: f.Severity, Target: f.Target, Message: f.Message, Since: stamp(f.Since)}
+		jf := jsonTopFinding{Kind: f.Kind, Severity: f.Severity, Target: f.Target, Message: f.Message, Since: stamp(f.Since), Advice: f.Advice}
 		if f.Dependency != "" {
 			dep := f.Dependency
 			jf.Dependency = &dep

@@ -34,16 +34,19 @@ func fixture() *model.Snapshot {
 		EjectedHosts:           u,
 	}
 	pgFinding := model.Finding{Kind: model.BreakerOpenKind, Severity: model.Critical, Target: "http://a/metrics",
-		Dependency: "pg", Message: "pg: breaker forced_open for 1m40s", Since: now.Add(-100 * time.Second)}
+		Dependency: "pg", Message: "pg: breaker forced_open for 1m40s", Since: now.Add(-100 * time.Second),
+		Advice: model.Advice(model.BreakerOpenKind)}
 	storm := model.Finding{Kind: model.RetryStorm, Severity: model.Warning, Target: "http://a/metrics",
-		Dependency: "pg", Message: "pg: retry storm — 14.2 retries/s for 9.8 first attempts/s (ratio 1.45)", Since: now.Add(-30 * time.Second)}
+		Dependency: "pg", Message: "pg: retry storm — 14.2 retries/s for 9.8 first attempts/s (ratio 1.45)", Since: now.Add(-30 * time.Second),
+		Advice: model.Advice(model.RetryStorm)}
 	unsafe := model.Finding{Kind: model.UnsafeRetries, Severity: model.Critical, Target: "http://a/metrics", Dependency: "pg",
 		Message: "pg: retrying without an idempotency key: duplicates possible — 24 unsafe retries in 1m0s (0.4/s, 2.82% of retries)",
-		Since:   now.Add(-60 * time.Second)}
+		Since:   now.Add(-60 * time.Second), Advice: model.Advice(model.UnsafeRetries)}
 	down := model.Finding{Kind: model.TargetDown, Severity: model.Critical, Target: "http://b/metrics",
-		Message: "http://b/metrics: down — connection refused"}
+		Message: "http://b/metrics: down — connection refused", Advice: model.Advice(model.TargetDown)}
 	never := model.Finding{Kind: model.TargetDown, Severity: model.Critical, Target: "http://c/metrics",
-		Message: "http://c/metrics: down — timeout after 800ms (never succeeded)", Since: now.Add(-3 * time.Second)}
+		Message: "http://c/metrics: down — timeout after 800ms (never succeeded)", Since: now.Add(-3 * time.Second),
+		Advice: model.Advice(model.TargetDown)}
 
 	pg := unknownDep
 	pg.Target, pg.Name, pg.Profiles = "http://a/metrics", "pg", []string{"resiltop"}

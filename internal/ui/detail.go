@@ -78,14 +78,20 @@ func (d detailModel) build(snap *model.Snapshot, dep *model.Dependency, evs []mo
 		format.Used(dep.Bulkhead.InFlight, dep.Bulkhead.Max), format.Rate(dep.Bulkhead.RejectedPerSecond),
 		format.Count(dep.Pending.Count), format.AgeSeconds(dep.Pending.OldestAgeSeconds),
 		format.Rate(dep.Pending.CreatedPerSecond), format.Rate(dep.Pending.ResolvedPerSecond)))
-	// Findings are one line each; on a short screen the first two, so the
-	// charts keep their room.
+	// Findings are one line each, followed by their advice; on a short
+	// screen the first two and only the worst one's advice, so the charts
+	// keep their room, and on a tiny one no advice: it would be all there is.
 	nf := len(dep.Findings)
 	if height < 40 {
 		nf = min(nf, 2)
 	}
-	for _, f := range dep.Findings[:nf] {
+	for i, f := range dep.Findings[:nf] {
 		add(findingLine(f, st))
+		if f.Advice != "" && height >= 20 && (i == 0 || height >= 40) {
+			for _, l := range wrapWords("→ "+f.Advice, max(20, width-4)) {
+				add("    " + st.dim.Render(l))
+			}
+		}
 	}
 
 	// The breaker timeline and three event lines (with their title) come

@@ -56,7 +56,8 @@ func history(n int, end time.Time, base float64, state model.BreakerState, bucke
 var bounds = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, math.Inf(1)}
 
 func finding(kind model.FindingKind, sev model.Severity, dep, msg string) model.Finding {
-	return model.Finding{Kind: kind, Severity: sev, Target: tgtA, Dependency: dep, Message: msg, Since: t0.Add(-time.Minute)}
+	return model.Finding{Kind: kind, Severity: sev, Target: tgtA, Dependency: dep, Message: msg, Since: t0.Add(-time.Minute),
+		Advice: model.Advice(kind)}
 }
 
 // fixture is a snapshot with stale, unknown, forced-open, half-open, limit
