@@ -30,6 +30,8 @@ const (
 	DefaultInterval = time.Second
 	DefaultWindow   = time.Minute
 	DefaultHistory  = 15 * time.Minute
+	// DefaultRecordMax is --record-max's default, 1 GiB.
+	DefaultRecordMax = 1 << 30
 )
 
 // Output formats of --once.
@@ -88,6 +90,15 @@ type Config struct {
 	Prometheus Prometheus
 
 	intervalSet bool // the file or a flag set Interval
+
+	// Record is the recording file every scrape is appended to; "" when
+	// not recording. RecordMax bounds its size in bytes.
+	Record    string
+	RecordMax int64
+	// Replay is the recording replayed instead of scraping; "" when live.
+	// At is --once's moment in it; zero means the recording's end.
+	Replay string
+	At     time.Time
 }
 
 // Prometheus is fleet mode's settings (--prometheus and the file's
@@ -208,7 +219,7 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 		Interval: DefaultInterval, Window: DefaultWindow, History: DefaultHistory,
 		BodyLimit: scrape.DefaultBodyLimit, MaxSeries: scrape.DefaultMaxSeries,
 		HTTP: commoncfg.DefaultHTTPClientConfig, Thresholds: model.DefaultThresholds(),
-		Output: OutputTable,
+		Output: OutputTable, RecordMax: DefaultRecordMax,
 	}
 	if f.configFile != "" {
 		data, err := os.ReadFile(f.configFile)
@@ -255,8 +266,8 @@ func (c *Config) validate() error {
 	if err := c.validateFleet(); err != nil {
 		return err
 	}
-	if len(c.Endpoints) == 0 && !c.Demo && c.Prometheus.URL == "" {
-		return usagef("no target: pass --target URL, --prometheus URL, a --config file with targets, or --demo")
+	if len(c.Endpoints) == 0 && !c.Demo && c.Prometheus.URL == "" && c.Replay == "" {
+		return usagef("no target: pass --target URL, --prometheus URL, a --config file with targets, --demo or --replay FILE")
 	}
 	seen := map[string]bool{}
 	for i := range c.Endpoints {

@@ -142,6 +142,13 @@ func TestParseErrors(t *testing.T) {
 		{"missing token file", []string{"--demo", "--admin-token-file", "/nonexistent/token"}, "--admin-token-file"},
 		{"missing config file", []string{"--config", "/nonexistent/resiltop.yaml"}, "config file"},
 		{"help", []string{"-h"}, "help requested"},
+		{"record-max without record", []string{"--target", "http://a/m", "--record-max", "1MiB"}, "--record-max needs --record"},
+		{"bad record-max", []string{"--target", "http://a/m", "--record", "r", "--record-max", "big"}, "positive number of bytes"},
+		{"at without replay", []string{"--target", "http://a/m", "--once", "--at", "2026-11-21T03:04:05Z"}, "--at needs --once --replay"},
+		{"at without once", []string{"--replay", "r", "--at", "2026-11-21T03:04:05Z"}, "--at needs --once --replay"},
+		{"bad at", []string{"--replay", "r", "--once", "--at", "3am"}, "RFC 3339"},
+		{"replay and record", []string{"--replay", "r", "--record", "s"}, "exclude each other"},
+		{"replay and target", []string{"--replay", "r", "--target", "http://a/m"}, "drop --target"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -395,4 +402,48 @@ func FuzzLoadYAML(f *testing.F) {
 			t.Fatalf("error %v is not a *UsageError naming the file", err)
 		}
 	})
+}
+
+func TestRecordingFlags(t *testing.T) {
+	c, err := Parse([]string{"--target", "http://a/m", "--record", "inc.rec", "--record-max", "512MiB"}, noEnv)
+	if err != nil || c.Record != "inc.rec" || c.RecordMax != 512<<20 || c.Replay != "" {
+		t.Fatalf("record: %+v, %v", c, err)
+	}
+	if c, err := Parse([]string{"--target", "http://a/m", "--record", "inc.rec"}, noEnv); err != nil || c.RecordMax != 1<<30 {
+		t.Fatalf("default --record-max: %v, %v", c, err)
+	}
+	c, err = Parse([]string{"--replay", "inc.rec", "--once", "-o", "json", "--at", "2026-11-21T03:04:05Z"}, noEnv)
+	want := time.Date(2026, 11, 21, 3, 4, 5, 0, time.UTC)
+	if err != nil || c.Replay != "inc.rec" || !c.At.Equal(want) || len(c.Endpoints) != 0 {
+		t.Fatalf("replay: %+v, %v", c, err)
+	}
+}
+
+func TestParseReport(t *testing.T) {
+	tests := []struct {
+		args       []string
+		file, out  string
+		errMessage string
+	}{
+		{[]string{"inc.rec"}, "inc.rec", "md", ""},
+		{[]string{"inc.rec", "-o", "html"}, "inc.rec", "html", ""},
+		{[]string{"-o", "html", "inc.rec"}, "inc.rec", "html", ""},
+		{nil, "", "", "name a recording"},
+		{[]string{"inc.rec", "-o", "pdf"}, "", "", "use md or html"},
+		{[]string{"a.rec", "b.rec"}, "", "", `unexpected argument "b.rec"`},
+		{[]string{"--bogus"}, "", "", "not defined: --bogus"},
+	}
+	for _, tt := range tests {
+		c, err := ParseReport(tt.args)
+		if tt.errMessage != "" {
+			var ue *UsageError
+			if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.errMessage) {
+				t.Errorf("%q: err = %v, want a usage error with %q", tt.args, err, tt.errMessage)
+			}
+			continue
+		}
+		if err != nil || c.File != tt.file || c.Output != tt.out {
+			t.Errorf("%q: %+v, %v", tt.args, c, err)
+		}
+	}
 }

@@ -45,6 +45,10 @@ type flags struct {
 	selector      string
 	groupBy       string
 	adminTemplate string
+	record        string
+	recordMax     ByteSize
+	replay        string
+	at            string
 }
 
 // list is a repeatable flag; commas also separate values.
@@ -94,6 +98,10 @@ func (f *flags) flagSet() *flag.FlagSet {
 	fs.StringVar(&f.selector, "selector", "", "fleet mode: label matchers for every query, e.g. '{job=\"orders\"}'")
 	fs.StringVar(&f.groupBy, "group-by", "", "fleet mode: the `LABEL` whose values are the targets (default instance)")
 	fs.StringVar(&f.adminTemplate, "admin-template", "", "fleet mode: a row's admin URL from its target labels, e.g. 'http://{{.instance}}/actuator'")
+	fs.StringVar(&f.record, "record", "", "append every scrape to the new recording `FILE` (see docs/RECORDING.md)")
+	fs.Var(&f.recordMax, "record-max", "stop recording at this size, e.g. 512MiB (default 1GiB)")
+	fs.StringVar(&f.replay, "replay", "", "replay the recording `FILE` instead of scraping")
+	fs.StringVar(&f.at, "at", "", "with --once --replay, the moment to report, RFC 3339 (default the recording's end)")
 	return fs
 }
 
@@ -152,7 +160,36 @@ func (f *flags) apply(c *Config, set map[string]bool) error {
 	if set["profile"] {
 		c.Prometheus.Profiles = append([]string(nil), f.profiles...)
 	}
+	if err := f.applyRecording(c, set); err != nil {
+		return err
+	}
 	return f.applyHTTP(&c.HTTP, set)
+}
+
+// applyRecording sets --record, --record-max, --replay and --at.
+func (f *flags) applyRecording(c *Config, set map[string]bool) error {
+	c.Record, c.Replay = f.record, f.replay
+	if set["record-max"] {
+		c.RecordMax = int64(f.recordMax)
+	}
+	if set["at"] {
+		at, err := time.Parse(time.RFC3339Nano, f.at)
+		if err != nil {
+			return usagef("--at %q: want an RFC 3339 time such as 2026-11-21T03:04:05Z", f.at)
+		}
+		c.At = at
+	}
+	switch {
+	case set["record-max"] && c.Record == "":
+		return usagef("--record-max needs --record FILE")
+	case set["at"] && (c.Replay == "" || !c.Once):
+		return usagef("--at needs --once --replay FILE")
+	case c.Replay != "" && c.Record != "":
+		return usagef("--replay and --record exclude each other")
+	case c.Replay != "" && (set["target"] || set["prometheus"] || c.Demo):
+		return usagef("--replay reads its targets from the recording: drop --target, --prometheus and --demo")
+	}
+	return nil
 }
 
 // applyHTTP maps the TLS and auth flags onto prometheus/common's HTTP config.
@@ -251,6 +288,9 @@ Usage:
   resiltop --config FILE [flags]
   resiltop --demo
   resiltop --once --target URL [-o table|json] [--fail-on warning|critical]
+  resiltop --target URL --record FILE [--record-max 1GiB]
+  resiltop --replay FILE [--once [--at 2026-11-21T03:04:05Z] [-o table|json]]
+  resiltop report FILE [-o md|html]
 
 The admin token is read from $` + TokenEnv + ` or --admin-token-file, never from a flag.
 Flags override the config file.
