@@ -16,6 +16,7 @@ import (
 	"resiltop/internal/model"
 	"resiltop/internal/pgsim"
 	"resiltop/internal/profile"
+	"resiltop/internal/record"
 	"resiltop/internal/report"
 	"resiltop/internal/scrape"
 	"resiltop/internal/ui"
@@ -45,6 +46,9 @@ type Env struct {
 // Main runs resiltop with args (without the program name) and returns the
 // exit code.
 func Main(ctx context.Context, args []string, env Env) int {
+	if len(args) > 0 && args[0] == "report" {
+		return reportCommand(args[1:], env)
+	}
 	cfg, err := config.Parse(args, env.Getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(env.Stdout, config.Usage())
@@ -92,6 +96,9 @@ func Main(ctx context.Context, args []string, env Env) int {
 	if err := opts.Validate(); err != nil {
 		return usage(env, err)
 	}
+	if cfg.Replay != "" {
+		return replay(ctx, cfg, opts, env)
+	}
 	store := model.NewStore(opts)
 	oneShot := cfg.Once || !env.Terminal
 	var (
@@ -112,10 +119,22 @@ func Main(ctx context.Context, args []string, env Env) int {
 	} else if src, err = scrape.New(cfg.Targets()); err != nil {
 		return usage(env, err)
 	}
-	if oneShot {
-		return once(ctx, cfg, store, src, env)
+	sk := &sink{store: store}
+	if cfg.Record != "" {
+		meta := record.Meta{Started: time.Now(), Interval: cfg.Interval, Window: cfg.Window, Source: "targets"}
+		if cfg.Prometheus.URL != "" {
+			meta.Source = "prometheus"
+		}
+		sk.rec, err = record.Create(cfg.Record, meta, record.Options{Limit: cfg.RecordMax, Keep: readFamilies(profiles)})
+		if err != nil {
+			return usage(env, err)
+		}
+		defer sk.rec.Close()
 	}
-	err = watch(ctx, cfg, store, src, resolver, sim, grace)
+	if oneShot {
+		return once(ctx, cfg, sk, src, env)
+	}
+	err = watch(ctx, cfg, sk, src, resolver, sim, grace)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "resiltop: %v\n", err)
 		return ExitFailure
@@ -138,13 +157,13 @@ type historySource interface {
 // exist), prints the snapshot and returns the exit code. A source with
 // history (Prometheus) needs no wait: it replays the last window, then
 // reads once more.
-func once(ctx context.Context, cfg *config.Config, store *model.Store, src scrape.Source, env Env) int {
+func once(ctx context.Context, cfg *config.Config, sk *sink, src scrape.Source, env Env) int {
 	if h, ok := src.(historySource); ok {
 		// A failure here shows in the reading that follows.
-		_, _ = h.Backfill(ctx, cfg.Window, store.Ingest)
+		_, _ = h.Backfill(ctx, cfg.Window, sk.ingest)
 	} else {
 		for _, s := range src.ScrapeAll(ctx) {
-			store.Ingest(s)
+			sk.ingest(s)
 		}
 		select {
 		case <-ctx.Done():
@@ -155,10 +174,15 @@ func once(ctx context.Context, cfg *config.Config, store *model.Store, src scrap
 	}
 	down := false
 	for _, s := range src.ScrapeAll(ctx) {
-		store.Ingest(s)
+		sk.ingest(s)
 		down = down || s.Err != nil
 	}
-	snap := store.Snapshot(time.Now(), cfg.Window)
+	return printSnapshot(cfg, sk.store.Snapshot(time.Now(), cfg.Window), down, env)
+}
+
+// printSnapshot writes snap as --once output and returns the exit code; down says
+// a target's last scrape failed.
+func printSnapshot(cfg *config.Config, snap *model.Snapshot, down bool, env Env) int {
 	write := report.Table
 	if cfg.Output == config.OutputJSON {
 		write = report.JSON
@@ -189,21 +213,9 @@ func reaches(findings []model.Finding, failOn model.Severity) bool {
 // watch runs the TUI while the Source scrapes into the Store.
 // confirmGrace lengthens the wait for an admin action's confirmation (fleet
 // mode: one Prometheus scrape interval).
-func watch(ctx context.Context, cfg *config.Config, store *model.Store, src scrape.Source, resolver *admin.Resolver, sim *pgsim.Sim, confirmGrace time.Duration) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+func watch(ctx context.Context, cfg *config.Config, sk *sink, src scrape.Source, resolver *admin.Resolver, sim *pgsim.Sim, confirmGrace time.Duration) error {
+	store := sk.store
 	updates := make(chan struct{}, 1)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		src.Run(ctx, func(s model.Scrape) {
-			store.Ingest(s)
-			select {
-			case updates <- struct{}{}:
-			default: // one pending signal is enough: the UI reads the newest snapshot
-			}
-		})
-	}()
 	opts := ui.Options{
 		Snapshot:  store.Snapshot,
 		Updates:   updates,
@@ -218,13 +230,41 @@ func watch(ctx context.Context, cfg *config.Config, store *model.Store, src scra
 		NoColor:      cfg.NoColor,
 		Mouse:        cfg.Mouse,
 	}
+	if sk.rec != nil {
+		opts.Note = sk.rec.Status
+	}
 	if sim != nil {
 		opts.Scenarios = sim
 	}
+	return runUI(ctx, src, sk.ingest, updates, opts)
+}
+
+// runUI runs src into ingest, signalling updates after each scrape, while
+// the TUI runs; it returns when the user quits or ctx is done.
+func runUI(ctx context.Context, src scrape.Source, ingest func(model.Scrape), updates chan struct{}, opts ui.Options) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		src.Run(ctx, func(s model.Scrape) {
+			ingest(s)
+			signal(updates)
+		})
+	}()
 	err := ui.Run(ctx, opts)
 	cancel()
 	<-done
 	return err
+}
+
+// signal tells the UI a new snapshot is ready; one pending signal is
+// enough, the UI reads the newest snapshot.
+func signal(updates chan struct{}) {
+	select {
+	case updates <- struct{}{}:
+	default:
+	}
 }
 
 // targetProfiles names the profiles detected on target, which decide how

@@ -74,3 +74,11 @@ func (s *Store) breakerEvents(target, dep string, prev, cur *sample) {
 
 // known reports whether a breaker state was reported.
 func known(b BreakerState) bool { return b != BreakerUnknown && b != "" }
+
+// Note adds an event that comes from resiltop itself rather than from a
+// scrape (the recording stopped, say) to the event log.
+func (s *Store) Note(e Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events.add(e)
+}

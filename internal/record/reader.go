@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"iter"
 	"os"
 	"slices"
 	"sync"
@@ -281,6 +282,21 @@ func (f *File) Len() int { return len(f.entries) }
 // Entry returns record i's index entry.
 func (f *File) Entry(i int) Entry { return f.entries[i] }
 
+// Span is how long the recording lasts: from its first scrape's start to
+// the latest arrival (start plus duration) of any scrape; 0 when empty.
+func (f *File) Span() time.Duration {
+	if len(f.entries) == 0 {
+		return 0
+	}
+	var end time.Time
+	for _, e := range f.entries {
+		if a := e.Arrival(); a.After(end) {
+			end = a
+		}
+	}
+	return end.Sub(f.entries[0].Time)
+}
+
 // Skipped is how many bytes of a torn tail Open skipped.
 func (f *File) Skipped() int64 { return f.skipped }
 
@@ -304,6 +320,19 @@ func (f *File) Read(i int) (model.Scrape, error) {
 		return model.Scrape{}, &CorruptError{Record: i, Offset: e.Offset, Reason: err.Error()}
 	}
 	return s, nil
+}
+
+// All yields every record in order, and the error of one that cannot be
+// read, which ends the sequence.
+func (f *File) All() iter.Seq2[model.Scrape, error] {
+	return func(yield func(model.Scrape, error) bool) {
+		for i := range f.entries {
+			s, err := f.Read(i)
+			if !yield(s, err) || err != nil {
+				return
+			}
+		}
+	}
 }
 
 // Close closes the file.

@@ -311,3 +311,26 @@ func TestCreateRefusesExisting(t *testing.T) {
 		f.Close()
 	}
 }
+
+func TestStatus(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, Meta{}, Options{Limit: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Status(); !strings.HasPrefix(got, "● rec ") || !strings.HasSuffix(got, " B") {
+		t.Errorf("status %q", got)
+	}
+	w.opts.Limit = w.size + 10
+	if err := w.Write(scrapes(1)[0]); !errors.Is(err, ErrFull) || !errors.Is(w.Err(), ErrFull) {
+		t.Fatalf("write past the limit: %v", err)
+	}
+	if got, want := w.Status(), "rec stopped at "+formatSize(w.opts.Limit); got != want {
+		t.Errorf("status %q, want %q", got, want)
+	}
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1 << 30: "1 GiB", 3<<20 + 1<<19: "3.5 MiB"} {
+		if got := formatSize(n); got != want {
+			t.Errorf("formatSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

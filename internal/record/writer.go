@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"strconv"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -145,6 +146,42 @@ func (w *Writer) Records() int {
 
 // Limit is the size limit in bytes.
 func (w *Writer) Limit() int64 { return w.opts.Limit }
+
+// Err is why the Writer stopped recording (ErrFull, or a write error);
+// nil while it records.
+func (w *Writer) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// Status is a short line for a header: "● rec 3.2 MiB" while recording,
+// "rec stopped at 1 GiB" once full, "rec failed" after a write error.
+func (w *Writer) Status() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case errors.Is(w.err, ErrFull):
+		return "rec stopped at " + formatSize(w.opts.Limit)
+	case w.err != nil:
+		return "rec failed"
+	}
+	return "● rec " + formatSize(w.size)
+}
+
+// formatSize writes n bytes in binary units with one decimal: 3.2 MiB.
+func formatSize(n int64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	f, u := float64(n), 0
+	for f >= 1024 && u < len(units)-1 {
+		f /= 1024
+		u++
+	}
+	if u == 0 || f == float64(int64(f)) {
+		return strconv.FormatFloat(f, 'f', 0, 64) + " " + units[u]
+	}
+	return strconv.FormatFloat(f, 'f', 1, 64) + " " + units[u]
+}
 
 // Close closes the file if Create opened it. Records need no final
 // marker: a recording is complete after every record.

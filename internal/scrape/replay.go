@@ -26,6 +26,7 @@ type Replay struct {
 	// (records are in ingest order; a slow scrape started earlier lands later).
 	arrival []time.Time
 	rewind  func(iter.Seq[model.Scrape])
+	changed func()
 	cmds    chan replayCmd
 
 	mu     sync.Mutex
@@ -53,12 +54,16 @@ type replayCmd struct {
 	speed float64
 }
 
-// NewReplay returns a Replay of f at its start, playing at ×1. rewind must build a
-// fresh model from the scrapes it is given (the recording's first records,
-// up to the new position) and replace the current one; it is called from
-// Run's goroutine, never concurrently with emit.
-func NewReplay(f *record.File, rewind func(iter.Seq[model.Scrape])) *Replay {
-	r := &Replay{file: f, rewind: rewind, speed: 1, cmds: make(chan replayCmd, 16)}
+// NewReplay returns a Replay of f at its start, playing at ×1. rewind must
+// build a fresh model from the scrapes it is given (the recording's first
+// records, up to the new position) and replace the current one; changed is
+// called after each control is applied (nil for none). Both are called
+// from Run's goroutine, never concurrently with emit.
+func NewReplay(f *record.File, rewind func(iter.Seq[model.Scrape]), changed func()) *Replay {
+	if changed == nil {
+		changed = func() {}
+	}
+	r := &Replay{file: f, rewind: rewind, changed: changed, speed: 1, cmds: make(chan replayCmd, 16)}
 	r.arrival = make([]time.Time, f.Len())
 	for i := range r.arrival {
 		a := f.Entry(i).Arrival()
@@ -191,6 +196,7 @@ func (r *Replay) Run(ctx context.Context, emit func(model.Scrape)) {
 				timer.Stop()
 			}
 			r.apply(c, emit)
+			r.changed()
 			last = time.Now()
 		case <-fire:
 			r.forward(1, emit)

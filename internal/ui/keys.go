@@ -19,14 +19,21 @@ type keyMap struct {
 	Disable               key.Binding
 	Events                key.Binding
 	Scenario              key.Binding
+	StepBack, StepForward key.Binding
+	Slower, Faster        key.Binding
+	PrevFinding           key.Binding
+	NextFinding           key.Binding
 	Help                  key.Binding
 	Quit                  key.Binding
 }
 
 // newKeyMap returns the keymap; read-only removes the admin keys, and the
-// scenario key exists only in the demo. The group key starts off: rebuild
-// turns it on once a snapshot has several targets to group across.
-func newKeyMap(readOnly, demo bool) keyMap {
+// scenario key exists only in the demo. A replay has its own keys (step,
+// speed, jump between finding changes), space pauses the replay itself, and
+// it has no admin or scrape keys: there is nothing live to act on. The
+// group key starts off: rebuild turns it on once a snapshot has several
+// targets to group across.
+func newKeyMap(readOnly, demo, replay bool) keyMap {
 	k := keyMap{
 		// Pairs of keys share one help entry (the help is short enough
 		// for 40×12): Up stands for Down, Top for Bottom, WiderWindow
@@ -51,10 +58,24 @@ func newKeyMap(readOnly, demo bool) keyMap {
 		Disable:        key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "disable")),
 		Events:         key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "events")),
 		Scenario:       key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "scenario")),
-		Help:           key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:           key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		// Replay pairs share one help entry, like the window's +/-.
+		StepBack:    key.NewBinding(key.WithKeys("left"), key.WithHelp("←/→", "step one scrape")),
+		StepForward: key.NewBinding(key.WithKeys("right")),
+		Slower:      key.NewBinding(key.WithKeys("["), key.WithHelp("[/]", "speed ×½/×2")),
+		Faster:      key.NewBinding(key.WithKeys("]")),
+		PrevFinding: key.NewBinding(key.WithKeys("{"), key.WithHelp("{/}", "prev/next finding change")),
+		NextFinding: key.NewBinding(key.WithKeys("}")),
+		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:        key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 	}
-	if readOnly {
+	if replay {
+		k.Pause.SetHelp("space", "pause replay")
+		k.Scrape.SetEnabled(false)
+	}
+	for _, b := range []*key.Binding{&k.StepBack, &k.StepForward, &k.Slower, &k.Faster, &k.PrevFinding, &k.NextFinding} {
+		b.SetEnabled(replay)
+	}
+	if readOnly || replay {
 		k.ForceOpen.SetEnabled(false)
 		k.Close.SetEnabled(false)
 		k.Disable.SetEnabled(false)
@@ -66,6 +87,10 @@ func newKeyMap(readOnly, demo bool) keyMap {
 
 // ShortHelp is the footer: the keys an on-call engineer needs first.
 func (k keyMap) ShortHelp() []key.Binding {
+	if k.StepBack.Enabled() { // a replay: its transport first
+		return []key.Binding{k.Help, k.Quit, k.Pause, k.StepBack, k.Slower, k.PrevFinding, k.Enter, k.Group, k.Filter,
+			k.Events, k.Sort, k.WiderWindow}
+	}
 	return []key.Binding{k.Help, k.Quit, k.Enter, k.Group, k.Filter, k.Pause, k.ForceOpen, k.Close, k.Scenario, k.Events, k.Sort, k.WiderWindow}
 }
 
@@ -74,7 +99,7 @@ func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Top, k.Enter, k.Back},
 		{k.Group, k.Filter, k.Sort, k.Reverse, k.Spark, k.Pause, k.WiderWindow},
-		{k.Scrape, k.ForceOpen, k.Close, k.Disable, k.Events, k.Scenario, k.Help, k.Quit},
+		{k.StepBack, k.Slower, k.PrevFinding, k.Scrape, k.ForceOpen, k.Close, k.Disable, k.Events, k.Scenario, k.Help, k.Quit},
 	}
 }
 

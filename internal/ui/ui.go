@@ -48,8 +48,36 @@ type Options struct {
 	Scenarios ScenarioControl
 	// NoColor gives a monochrome screen; Mouse enables mouse reporting.
 	NoColor, Mouse bool
-	// Now is the clock; nil means time.Now. Tests pin it.
+	// Now is the clock; nil means time.Now. Tests pin it. A replay's
+	// snapshots are on the recording's clock: its Snapshot ignores the time
+	// it is passed and uses the replayed one.
 	Now func() time.Time
+	// Replay drives a replay (--replay); nil when live. Admin and scrape
+	// keys are off in a replay.
+	Replay ReplayControl
+	// Note returns a short line about the source for the header (the
+	// recording's size, or that it stopped); nil or "" for none. It is
+	// called in the fetch Cmd, never in View.
+	Note func() string
+}
+
+// ReplayControl is a replay's transport, as the keys drive it.
+type ReplayControl interface {
+	State() ReplayState
+	TogglePause()
+	Step(n int)          // pause and move n scrapes (negative: back)
+	Faster()             // ×2, up to ×64
+	Slower()             // ×½
+	JumpFinding(dir int) // to the next (1) or previous (-1) change of findings, paused
+}
+
+// ReplayState is where a replay stands, for the header.
+type ReplayState struct {
+	Now        time.Time // the replayed time
+	Pos, Total int       // scrapes replayed, scrapes in the recording
+	Speed      float64
+	Paused     bool
+	Err        string // why the replay stopped early; "" otherwise
 }
 
 // ScenarioControl switches the demo simulator's per-dependency scenarios
@@ -97,6 +125,8 @@ type (
 		seq    int
 		snap   *model.Snapshot
 		frozen bool // fetched for the paused display, at the pause time
+		note   string
+		replay *ReplayState // nil when live
 	}
 	updatedMsg        struct{}
 	updatesClosedMsg  struct{}
@@ -154,8 +184,10 @@ type Model struct {
 	uiEvents []model.Event
 	timeout  time.Duration // of one admin call; adminTimeout except in tests
 	status   string
-	statusOK bool      // status is information, not an error
-	statusAt time.Time // when status was set, by the clock
+	statusOK bool         // status is information, not an error
+	statusAt time.Time    // when status was set, by the clock
+	note     string       // Options.Note's last line
+	replay   *ReplayState // the replay's state at the last fetch; nil when live
 }
 
 // New returns the root model.
@@ -178,7 +210,7 @@ func newModel(opts Options) Model {
 	}
 	m := Model{
 		opts:    opts,
-		keys:    newKeyMap(opts.ReadOnly, opts.Scenarios != nil),
+		keys:    newKeyMap(opts.ReadOnly, opts.Scenarios != nil, opts.Replay != nil),
 		st:      st,
 		help:    h,
 		width:   80,
@@ -216,6 +248,7 @@ func (m Model) Init() tea.Cmd {
 
 func (m Model) fetch(seq int, frozen bool) tea.Cmd {
 	snapshot, now, window, at := m.opts.Snapshot, m.opts.Now, m.window, m.pauseAt
+	note, replay := m.opts.Note, m.opts.Replay
 	if snapshot == nil {
 		return nil
 	}
@@ -224,7 +257,15 @@ func (m Model) fetch(seq int, frozen bool) tea.Cmd {
 		if !frozen {
 			t = now()
 		}
-		return snapshotMsg{seq: seq, snap: snapshot(t, window), frozen: frozen}
+		msg := snapshotMsg{seq: seq, snap: snapshot(t, window), frozen: frozen}
+		if note != nil {
+			msg.note = note()
+		}
+		if replay != nil {
+			st := replay.State()
+			msg.replay = &st
+		}
+		return msg
 	}
 }
 
@@ -324,6 +365,10 @@ func (m Model) applySnapshot(msg snapshotMsg) Model {
 		return m
 	}
 	m.applied = msg.seq
+	m.note = msg.note
+	if msg.replay != nil {
+		m.replay = msg.replay
+	}
 	if !msg.frozen {
 		m.latest = msg.snap
 		m = m.verifyActions()
@@ -452,6 +497,24 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Spark):
 		m.table.spark = 1 - m.table.spark
 		return m.rebuild(), nil
+	case key.Matches(msg, k.Pause) && m.opts.Replay != nil:
+		return m, m.control(m.opts.Replay.TogglePause)
+	case key.Matches(msg, k.StepBack), key.Matches(msg, k.StepForward):
+		n := 1
+		if key.Matches(msg, k.StepBack) {
+			n = -1
+		}
+		return m, m.control(func() { m.opts.Replay.Step(n) })
+	case key.Matches(msg, k.Slower):
+		return m, m.control(m.opts.Replay.Slower)
+	case key.Matches(msg, k.Faster):
+		return m, m.control(m.opts.Replay.Faster)
+	case key.Matches(msg, k.PrevFinding), key.Matches(msg, k.NextFinding):
+		dir := 1
+		if key.Matches(msg, k.PrevFinding) {
+			dir = -1
+		}
+		return m, m.control(func() { m.opts.Replay.JumpFinding(dir) })
 	case key.Matches(msg, k.Pause):
 		m.paused = !m.paused
 		if m.paused {
@@ -483,6 +546,12 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.relayout(), nil
 	}
 	return m, nil
+}
+
+// control runs a replay control in a Cmd; the replay signals Updates once
+// it has applied it, which refreshes the screen.
+func (m Model) control(f func()) tea.Cmd {
+	return func() tea.Msg { f(); return nil }
 }
 
 func (m Model) moveCursor(delta int) Model {

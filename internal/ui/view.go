@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -282,6 +283,15 @@ func (m Model) headerView(lines int) string {
 			}
 		}
 	}
+	if r := m.replay; r != nil {
+		b.WriteString(" " + m.st.title.Render(replayLabel(*r)) + " ·")
+		if r.Err != "" {
+			b.WriteString(" " + m.st.errText.Render(r.Err) + " ·")
+		}
+	}
+	if m.note != "" {
+		b.WriteString(" " + m.note + " ·")
+	}
 	fmt.Fprintf(&b, " %d/%d up · every %s · window %s", up, total, fmtDuration(m.opts.Interval), fmtDuration(m.window))
 	if m.grouped {
 		b.WriteString(" · grouped")
@@ -357,6 +367,27 @@ func warnings(snap *model.Snapshot) string {
 		return all[0]
 	}
 	return fmt.Sprintf("%s (+%d more)", all[0], len(all)-1)
+}
+
+// replayLabel is the replay's place in the header: "replay 03:04:05 ·
+// 312/1200 · ×8 · paused" (or "end" once every scrape is replayed).
+func replayLabel(r ReplayState) string {
+	at := unknown
+	if !r.Now.IsZero() {
+		at = r.Now.Format("15:04:05")
+	}
+	speed := "×" + strconv.FormatFloat(r.Speed, 'f', -1, 64)
+	if r.Speed < 1 && r.Speed > 0 {
+		speed = "×1/" + strconv.FormatFloat(1/r.Speed, 'f', 0, 64)
+	}
+	s := fmt.Sprintf("replay %s · %d/%d · %s", at, r.Pos, r.Total, speed)
+	switch {
+	case r.Pos >= r.Total:
+		s += " · end"
+	case r.Paused:
+		s += " · paused"
+	}
+	return s
 }
 
 // profiles names the conventions read on a target, "[resiltop]", so a
