@@ -18,7 +18,8 @@ type FindingSpan struct {
 	Advice     string
 }
 
-// Timeline is how the findings of a sequence of scrapes changed.
+// Timeline is how the findings of a sequence of scrapes changed. Build one
+// with BuildTimeline, or sample by sample with Observe (a live Store).
 type Timeline struct {
 	// Marks are the positions (scrapes ingested so far) after which the
 	// set of findings (kind, severity, target, dependency) differed from
@@ -30,6 +31,46 @@ type Timeline struct {
 	Start, End time.Time
 	// Scrapes is how many scrapes were ingested.
 	Scrapes int
+
+	open map[spanKey]int // index in Spans of each finding holding now
+	prev map[spanKey]Severity
+}
+
+// Observe adds one sample: the findings of snap, taken after pos scrapes,
+// at snap.Time.
+func (tl *Timeline) Observe(pos int, snap *Snapshot) {
+	if tl.open == nil {
+		tl.open = map[spanKey]int{}
+	}
+	if tl.Start.IsZero() {
+		tl.Start = snap.Time
+	}
+	clock := snap.Time
+	cur := make(map[spanKey]Severity, len(snap.Findings))
+	for _, f := range snap.Findings {
+		k := spanKey{f.Target, f.Dependency, f.Kind}
+		cur[k] = f.Severity
+		i, ok := tl.open[k]
+		if !ok {
+			tl.open[k] = len(tl.Spans)
+			tl.Spans = append(tl.Spans, FindingSpan{Kind: f.Kind, Severity: f.Severity, Target: f.Target,
+				Dependency: f.Dependency, Start: clock, Message: f.Message, Advice: f.Advice})
+			continue
+		}
+		if sp := &tl.Spans[i]; severityRank(f.Severity) < severityRank(sp.Severity) {
+			sp.Severity, sp.Message, sp.Advice = f.Severity, f.Message, f.Advice
+		}
+	}
+	for k, i := range tl.open {
+		if _, ok := cur[k]; !ok {
+			tl.Spans[i].End = clock
+			delete(tl.open, k)
+		}
+	}
+	if !sameFindings(tl.prev, cur) {
+		tl.Marks = append(tl.Marks, pos)
+	}
+	tl.prev, tl.End, tl.Scrapes = cur, clock, pos
 }
 
 // BuildTimeline ingests scrapes, in order, into store and samples its
@@ -40,42 +81,12 @@ type Timeline struct {
 // sequence yields and returns it with what was built so far.
 func BuildTimeline(store *Store, scrapes iter.Seq2[Scrape, error], window, step time.Duration) (*Timeline, error) {
 	tl := &Timeline{}
-	open := map[spanKey]int{} // index in tl.Spans of each finding holding now
-	prev := map[spanKey]Severity{}
 	var clock, next time.Time
-	sample := func(pos int) {
-		snap := store.Snapshot(clock, window)
-		cur := make(map[spanKey]Severity, len(snap.Findings))
-		for _, f := range snap.Findings {
-			k := spanKey{f.Target, f.Dependency, f.Kind}
-			cur[k] = f.Severity
-			i, ok := open[k]
-			if !ok {
-				open[k] = len(tl.Spans)
-				tl.Spans = append(tl.Spans, FindingSpan{Kind: f.Kind, Severity: f.Severity, Target: f.Target,
-					Dependency: f.Dependency, Start: clock, Message: f.Message, Advice: f.Advice})
-				continue
-			}
-			if sp := &tl.Spans[i]; severityRank(f.Severity) < severityRank(sp.Severity) {
-				sp.Severity, sp.Message, sp.Advice = f.Severity, f.Message, f.Advice
-			}
-		}
-		for k, i := range open {
-			if _, ok := cur[k]; !ok {
-				tl.Spans[i].End = clock
-				delete(open, k)
-			}
-		}
-		if !sameFindings(prev, cur) {
-			tl.Marks = append(tl.Marks, pos)
-		}
-		prev, tl.End = cur, clock
-	}
 	pos := 0
 	for s, err := range scrapes {
 		if err != nil {
-			if pos > 0 {
-				sample(pos)
+			if pos > 0 && !tl.End.Equal(clock) {
+				tl.Observe(pos, store.Snapshot(clock, window))
 			}
 			return tl, err
 		}
@@ -88,13 +99,12 @@ func BuildTimeline(store *Store, scrapes iter.Seq2[Scrape, error], window, step 
 		store.Ingest(s)
 		pos++
 		if !clock.Before(next) {
-			sample(pos)
+			tl.Observe(pos, store.Snapshot(clock, window))
 			next = clock.Add(step)
 		}
 	}
-	tl.Scrapes = pos
-	if pos > 0 && tl.End != clock {
-		sample(pos)
+	if pos > 0 && (tl.Scrapes != pos || !tl.End.Equal(clock)) {
+		tl.Observe(pos, store.Snapshot(clock, window))
 	}
 	return tl, nil
 }
