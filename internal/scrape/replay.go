@@ -52,6 +52,7 @@ type replayCmd struct {
 	to    int // an absolute position when step is 0 (a jump), -1 otherwise
 	pause int // 1 pause, -1 resume, 2 toggle, 0 leave
 	speed float64
+	done  chan struct{} // closed once applied
 }
 
 // NewReplay returns a Replay of f at its start, playing at ×1. rewind must
@@ -117,6 +118,9 @@ func (r *Replay) SetMarks(marks []int) {
 	}
 }
 
+// The controls below return once Run has applied them (or after a bound
+// when Run is not running).
+
 // TogglePause pauses or resumes playback.
 func (r *Replay) TogglePause() { r.send(replayCmd{to: -1, pause: 2}) }
 
@@ -152,11 +156,24 @@ func (r *Replay) JumpFinding(dir int) {
 	}
 }
 
-// send queues a command; a full queue drops it (a key held down).
+// controlWait bounds how long a control waits for Run to apply it.
+const controlWait = 2 * time.Second
+
+// send queues a command and waits until Run has applied it (at most
+// controlWait), so a caller refreshing afterwards sees its effect. A full
+// queue drops it (a key held down).
 func (r *Replay) send(c replayCmd) {
+	c.done = make(chan struct{})
 	select {
 	case r.cmds <- c:
 	default:
+		return
+	}
+	t := time.NewTimer(controlWait)
+	defer t.Stop()
+	select {
+	case <-c.done:
+	case <-t.C:
 	}
 }
 
@@ -196,6 +213,7 @@ func (r *Replay) Run(ctx context.Context, emit func(model.Scrape)) {
 				timer.Stop()
 			}
 			r.apply(c, emit)
+			close(c.done)
 			r.changed()
 			last = time.Now()
 		case <-fire:

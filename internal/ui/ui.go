@@ -53,7 +53,8 @@ type Options struct {
 	// it is passed and uses the replayed one.
 	Now func() time.Time
 	// Replay drives a replay (--replay); nil when live. Admin and scrape
-	// keys are off in a replay.
+	// keys are off in a replay. Its controls may block until applied: they
+	// run in Cmds.
 	Replay ReplayControl
 	// Note returns a short line about the source for the header (the
 	// recording's size, or that it stopped); nil or "" for none. It is
@@ -129,6 +130,7 @@ type (
 		replay *ReplayState // nil when live
 	}
 	updatedMsg        struct{}
+	controlledMsg     struct{} // a replay control was applied
 	updatesClosedMsg  struct{}
 	tickMsg           time.Time
 	scrapeStartedMsg  struct{}
@@ -283,7 +285,14 @@ func RefreshGap(interval time.Duration) time.Duration {
 	return max(minRefresh, interval)
 }
 
-func (m Model) refreshGap() time.Duration { return RefreshGap(m.opts.Interval) }
+// refreshGap spaces ingest-triggered refreshes; a replay's scrapes come as
+// fast as its speed, so it refreshes at the least spacing.
+func (m Model) refreshGap() time.Duration {
+	if m.opts.Replay != nil {
+		return minRefresh
+	}
+	return RefreshGap(m.opts.Interval)
+}
 
 // waitUpdates waits, after a pause of gap, for the next ingest signal.
 // Signals sent during the pause coalesce in the channel's one slot, so a
@@ -321,6 +330,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case updatedMsg:
 		m, cmd := m.refresh(false)
 		return m, tea.Batch(cmd, m.waitUpdates(m.refreshGap()))
+	case controlledMsg:
+		return m.refresh(false)
 	case updatesClosedMsg:
 		return m, nil
 	case tickMsg:
@@ -548,10 +559,10 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// control runs a replay control in a Cmd; the replay signals Updates once
-// it has applied it, which refreshes the screen.
+// control runs a replay control in a Cmd; the controls return once
+// applied, and the screen refreshes at once to show the new place.
 func (m Model) control(f func()) tea.Cmd {
-	return func() tea.Msg { f(); return nil }
+	return func() tea.Msg { f(); return controlledMsg{} }
 }
 
 func (m Model) moveCursor(delta int) Model {
