@@ -38,6 +38,7 @@ func TestReplayKeys(t *testing.T) {
 	if m.paused || m.confirm.active || len(sw.calls) > 0 || scraped {
 		t.Errorf("paused %v, confirm %v, switched %v, scraped %v: want none in a replay", m.paused, m.confirm.active, sw.calls, scraped)
 	}
+	mustContain(t, screen(m), "REPLAY: breaker keys off")
 	help := screen(press(t, m, "?"))
 	mustContain(t, help, "←/→ step one scrape", "[/] speed ×½/×2", "{/} prev/next finding change", "space pause replay")
 	mustNotContain(t, help, "force open", "scrape now")

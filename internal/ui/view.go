@@ -428,6 +428,8 @@ func (m Model) findingsView(n int) string {
 func (m Model) footerView() string {
 	prefix := ""
 	switch {
+	case m.opts.Replay != nil:
+		prefix = "REPLAY: breaker keys off · "
 	case m.opts.ReadOnly:
 		prefix = "READ-ONLY: breaker keys off · "
 	case m.opts.Switch == nil:
