@@ -2,6 +2,7 @@ package incident
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -152,16 +153,13 @@ func TestHTML(t *testing.T) {
 	args := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
 		"--disable-component-update", "--disable-sync", "--no-first-run", "--user-data-dir=" + filepath.Join(dir, "profile"),
 		"--virtual-time-budget=2000", "--dump-dom", "file://" + file}
-	ctx := t.Context()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, chromium, args...)
 	cmd.WaitDelay = 5 * time.Second
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	done := make(chan struct{})
-	timer := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
-	defer timer.Stop()
 	out, err := cmd.Output()
-	close(done)
 	if err != nil {
 		t.Fatalf("chromium: %v\n%s", err, stderr.String())
 	}
