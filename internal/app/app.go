@@ -125,7 +125,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 		if cfg.Prometheus.URL != "" {
 			meta.Source = "prometheus"
 		}
-		sk.rec, err = record.Create(cfg.Record, meta, record.Options{Limit: cfg.RecordMax, Keep: readFamilies(profiles)})
+		sk.rec, err = record.Create(cfg.Record, meta, record.Options{Limit: cfg.RecordMax, Keep: record.KeepFamilies(profiles)})
 		if err != nil {
 			return usage(env, err)
 		}

@@ -41,16 +41,3 @@ func (k *sink) ingest(s model.Scrape) {
 func (k *sink) note(s model.Scrape, msg string) {
 	k.store.Note(model.Event{Time: s.Time.Add(s.Duration), Target: s.Target, Message: msg})
 }
-
-// readFamilies is the recording's filter: the metric families some profile
-// reads (detection included), so a recording holds what was ingested and
-// not the rest of a page (a JVM's hundreds of other series).
-func readFamilies(profiles []model.Profile) func(string) bool {
-	names := map[string]bool{}
-	for _, p := range profiles {
-		for _, n := range p.Families() {
-			names[n] = true
-		}
-	}
-	return func(name string) bool { return names[name] }
-}

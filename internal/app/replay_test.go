@@ -73,7 +73,7 @@ func makeIncident() (*recordedIncident, string) {
 	profiles := profile.Builtin()
 	store := model.NewStore(model.StoreOptions{Profiles: profiles})
 	w, err := record.Create(inc.path, record.Meta{Started: time.Now(), Interval: recordInterval, Window: recordWindow},
-		record.Options{Keep: readFamilies(profiles)})
+		record.Options{Keep: record.KeepFamilies(profiles)})
 	if err != nil {
 		return nil, err.Error()
 	}

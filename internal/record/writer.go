@@ -32,6 +32,20 @@ type Options struct {
 	Keep func(name string) bool
 }
 
+// KeepFamilies is the usual Options.Keep: the metric families some profile
+// reads (detection included, see model.Profile.Families), so a recording
+// holds what was ingested and not the rest of a page (a JVM's hundreds of
+// other series).
+func KeepFamilies(profiles []model.Profile) func(name string) bool {
+	names := map[string]bool{}
+	for _, p := range profiles {
+		for _, n := range p.Families() {
+			names[n] = true
+		}
+	}
+	return func(name string) bool { return names[name] }
+}
+
 // Writer appends scrapes to a recording. It is safe for concurrent use.
 type Writer struct {
 	mu      sync.Mutex

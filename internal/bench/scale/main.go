@@ -7,6 +7,7 @@
 // of this process only, and scrapes done and failed.
 //
 //	go run ./internal/bench/scale -targets 100 -series 2000 -interval 1s -duration 30s
+//	go run ./internal/bench/scale -record …   # a third phase that also records
 //
 // The targets are served by a child process (this binary re-executed with
 // -serve), not by goroutines here: encoding and compressing the pages is
@@ -28,6 +29,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
@@ -40,6 +42,7 @@ import (
 
 	"resiltop/internal/model"
 	"resiltop/internal/profile"
+	"resiltop/internal/record"
 	"resiltop/internal/scrape"
 	"resiltop/internal/ui"
 )
@@ -57,6 +60,7 @@ type config struct {
 	text, gzip         bool
 	refresh            string
 	cpuprofile         string
+	record             bool
 }
 
 // run is main with its process surroundings passed in, so a test can drive
@@ -79,6 +83,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.refresh, "refresh", "interval",
 		"UI snapshots: interval (one per -interval, the UI's timer) or ui (as the TUI refreshes: the timer plus ingest signals spaced by ui.RefreshGap)")
 	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile of the resiltop phase to this file")
+	fs.BoolVar(&cfg.record, "record", false, "add a phase that also records every scrape (--record), to a temporary file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -135,12 +140,52 @@ func bench(cfg config, format string, stdout, stderr io.Writer) error {
 		}
 	}
 	res := measure("resiltop", srv.pid, cfg.duration, func(ctx context.Context, r *result) {
-		pipeline(ctx, srv.urls, cfg, r)
+		pipeline(ctx, srv.urls, cfg, nil, r)
 	})
 	if stopProfile != nil {
 		stopProfile()
 	}
 	report(stdout, cfg, base, res)
+	if cfg.record {
+		return recordPhase(cfg, srv, res, stdout)
+	}
+	return nil
+}
+
+// recordPhase runs the pipeline again, recording every scrape to a
+// temporary file as --record does, and reports its cost against the
+// resiltop phase just measured, and the bytes each scrape added.
+func recordPhase(cfg config, srv *child, res result, stdout io.Writer) error {
+	dir, err := os.MkdirTemp("", "scale-record")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	w, err := record.Create(filepath.Join(dir, "scale.rec"), record.Meta{Started: time.Now(), Interval: cfg.interval},
+		record.Options{Limit: 1 << 40, Keep: record.KeepFamilies(profile.Builtin())})
+	if err != nil {
+		return err
+	}
+	rec := measure("recording", srv.pid, cfg.duration, func(ctx context.Context, r *result) {
+		pipeline(ctx, srv.urls, cfg, w, r)
+	})
+	if err := w.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%-9s %8d %7d %9.3f %8.2fms %8s %8s %9s\n", rec.name, rec.ok, rec.failed, rec.cpu(), rec.perScrape(),
+		rec.user.Round(time.Millisecond), rec.sys.Round(time.Millisecond), mib(rec.peak))
+	n := rec.ok + rec.failed
+	if n == 0 || res.perScrape() == 0 {
+		return errors.New("the recording phase scraped nothing")
+	}
+	fmt.Fprintf(stdout, "recording: %d records, %d bytes per scrape, Write %.3f ms per scrape\n",
+		w.Records(), w.Size()/int64(max(1, w.Records())), ms(rec.write)/float64(n))
+	ratio := rec.perScrape() / res.perScrape()
+	verdict := "met"
+	if ratio > 1.10 {
+		verdict = "MISSED"
+	}
+	fmt.Fprintf(stdout, "ratio recording/resiltop: CPU/scrape %.2f×, CPU/wall %.2f×; goal ≤ 1.10×: %s\n", ratio, rec.cpu()/res.cpu(), verdict)
 	return nil
 }
 
@@ -215,9 +260,10 @@ type result struct {
 	ok, failed      int
 	firstErr        string
 	durations       []time.Duration // of the successful scrapes
-	// The resiltop phase only: time spent in Ingest and Snapshot.
-	ingest, snapshot time.Duration
-	snapshots, deps  int
+	// The resiltop phases only: time spent in Ingest, Snapshot and the
+	// recording's Write.
+	ingest, snapshot, write time.Duration
+	snapshots, deps         int
 }
 
 func (r *result) cpu() float64 { return (r.user + r.sys).Seconds() / r.wall.Seconds() }
@@ -272,7 +318,8 @@ func measure(name string, pid int, d time.Duration, phase func(context.Context, 
 
 // pipeline is the resiltop side: the Source scrapes every target into a
 // Store, and a stand-in for the UI takes snapshots as it would.
-func pipeline(ctx context.Context, urls []string, cfg config, r *result) {
+// With w, every scrape is also recorded, as app's sink does.
+func pipeline(ctx context.Context, urls []string, cfg config, w *record.Writer, r *result) {
 	targets := make([]scrape.Target, len(urls))
 	for i, u := range urls {
 		targets[i] = scrape.Target{URL: u, Interval: cfg.interval}
@@ -322,8 +369,13 @@ func pipeline(ctx context.Context, urls []string, cfg config, r *result) {
 	src.Run(ctx, func(s model.Scrape) {
 		start := time.Now()
 		store.Ingest(s)
+		ingested := time.Now()
+		if w != nil {
+			_ = w.Write(s) // a failure shows as fewer records in the report
+		}
 		mu.Lock()
-		r.ingest += time.Since(start)
+		r.ingest += ingested.Sub(start)
+		r.write += time.Since(ingested)
 		r.record(s.Duration, s.Err)
 		mu.Unlock()
 		if cfg.refresh == "ui" {

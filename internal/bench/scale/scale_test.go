@@ -90,24 +90,25 @@ func TestServedFormat(t *testing.T) {
 }
 
 // TestRunShort runs the whole benchmark, child process included, for a
-// moment: both phases must scrape and the report must give a verdict.
+// moment: every phase (baseline, resiltop, recording) must scrape and the
+// report must give verdicts.
 func TestRunShort(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs two phases of a second each")
+		t.Skip("runs three phases of a second each")
 	}
 	var out, errOut bytes.Buffer
-	code := run([]string{"-targets", "3", "-series", "240", "-interval", "250ms", "-duration", "1s"},
+	code := run([]string{"-targets", "3", "-series", "240", "-interval", "250ms", "-duration", "1s", "-record"},
 		strings.NewReader(""), &out, &errOut)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	for _, want := range []string{"3 targets × 240 series", "\nbaseline ", "\nresiltop ", "goal ≤ 0.25 CPU"} {
+	for _, want := range []string{"3 targets × 240 series", "\nbaseline ", "\nresiltop ", "goal ≤ 0.25 CPU", "\nrecording ", "bytes per scrape", "ratio recording/resiltop"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
 	}
 	for line := range strings.SplitSeq(out.String(), "\n") {
-		if f := strings.Fields(line); len(f) > 1 && (f[0] == "baseline" || f[0] == "resiltop") && f[1] == "0" {
+		if f := strings.Fields(line); len(f) > 1 && (f[0] == "baseline" || f[0] == "resiltop" || f[0] == "recording") && f[1] == "0" {
 			t.Errorf("%s: no scrape done:\n%s", f[0], out.String())
 		}
 	}
