@@ -29,12 +29,18 @@ type onceDependency struct {
 		State string `json:"state"`
 	} `json:"breaker"`
 	CallsPerSecond         *float64 `json:"calls_per_second"`
+	ErrorRatio             *float64 `json:"error_ratio"`
+	TimeoutsPerSecond      *float64 `json:"timeouts_per_second"`
 	RetriesPerSecond       *float64 `json:"retries_per_second"`
 	UnsafeRetriesPerSecond *float64 `json:"unsafe_retries_per_second"`
-	Findings               []struct {
+	Pending                struct {
+		Count *float64 `json:"count"`
+	} `json:"pending"`
+	Findings []struct {
 		Kind     string `json:"kind"`
 		Severity string `json:"severity"`
 		Message  string `json:"message"`
+		Advice   string `json:"advice"`
 	} `json:"findings"`
 }
 

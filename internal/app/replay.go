@@ -18,16 +18,11 @@ import (
 // replay runs --replay FILE: the TUI over the recording, or with --once
 // the report as it stood at --at (default the recording's end).
 func replay(ctx context.Context, cfg *config.Config, opts model.StoreOptions, env Env) int {
-	f, err := record.Open(cfg.Replay)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "resiltop: %v\n", err)
+	f, ok := openRecording(cfg.Replay, env)
+	if !ok {
 		return ExitUsage
 	}
 	defer f.Close()
-	if f.Len() == 0 {
-		fmt.Fprintf(env.Stderr, "resiltop: %s holds no scrape\n", cfg.Replay)
-		return ExitUsage
-	}
 	torn := ""
 	if n := f.Skipped(); n > 0 {
 		torn = "last record cut short, " + strconv.FormatInt(n, 10) + " bytes skipped"
@@ -45,6 +40,22 @@ func replay(ctx context.Context, cfg *config.Config, opts model.StoreOptions, en
 		return ExitFailure
 	}
 	return ExitOK
+}
+
+// openRecording opens a recording for --replay or report; a file that is
+// no recording, is damaged or holds no scrape is reported on stderr.
+func openRecording(path string, env Env) (*record.File, bool) {
+	f, err := record.Open(path)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "resiltop: %v\n", err)
+		return nil, false
+	}
+	if f.Len() == 0 {
+		f.Close()
+		fmt.Fprintf(env.Stderr, "resiltop: %s holds no scrape\n", path)
+		return nil, false
+	}
+	return f, true
 }
 
 // onceReplay ingests every record that had reached the recording

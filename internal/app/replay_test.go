@@ -197,28 +197,6 @@ func starts(ss []model.FindingSpan) []string {
 	return out
 }
 
-// onceDoc is the part of the --once JSON the replay is compared on.
-type onceDoc struct {
-	Dependencies []struct {
-		Name    string `json:"name"`
-		Breaker struct {
-			State string `json:"state"`
-		} `json:"breaker"`
-		Calls    *float64 `json:"calls_per_second"`
-		Errors   *float64 `json:"error_ratio"`
-		Timeouts *float64 `json:"timeouts_per_second"`
-		Retries  *float64 `json:"retries_per_second"`
-		Pending  struct {
-			Count *float64 `json:"count"`
-		} `json:"pending"`
-		Findings []struct {
-			Kind     string `json:"kind"`
-			Severity string `json:"severity"`
-			Advice   string `json:"advice"`
-		} `json:"findings"`
-	} `json:"dependencies"`
-}
-
 // TestOnceReplayAtMatchesLive: --once --replay --at T prints what the live
 // Store's --once JSON said at T: the same breaker states and findings, and
 // rates within 5%.
@@ -229,7 +207,7 @@ func TestOnceReplayAtMatchesLive(t *testing.T) {
 	if code != ExitOK && code != ExitFindings {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var live, rep onceDoc
+	var live, rep onceOutput
 	if err := json.Unmarshal(inc.liveJSON, &live); err != nil {
 		t.Fatal(err)
 	}
@@ -259,8 +237,9 @@ func TestOnceReplayAtMatchesLive(t *testing.T) {
 		for _, v := range []struct {
 			name string
 			l, r *float64
-		}{{"calls", l.Calls, r.Calls}, {"errors", l.Errors, r.Errors}, {"timeouts", l.Timeouts, r.Timeouts},
-			{"retries", l.Retries, r.Retries}, {"pending", l.Pending.Count, r.Pending.Count}} {
+		}{{"calls", l.CallsPerSecond, r.CallsPerSecond}, {"errors", l.ErrorRatio, r.ErrorRatio},
+			{"timeouts", l.TimeoutsPerSecond, r.TimeoutsPerSecond}, {"retries", l.RetriesPerSecond, r.RetriesPerSecond},
+			{"unsafe retries", l.UnsafeRetriesPerSecond, r.UnsafeRetriesPerSecond}, {"pending", l.Pending.Count, r.Pending.Count}} {
 			if (v.l == nil) != (v.r == nil) || v.l != nil && math.Abs(*v.l-*v.r) > 0.05*math.Abs(*v.l)+1e-9 {
 				t.Errorf("%s %s: live %v, replayed %v", l.Name, v.name, deref(v.l), deref(v.r))
 			}
@@ -278,9 +257,9 @@ func deref(p *float64) any {
 	return *p
 }
 
-// TestReplayTruncated: a recording cut in the middle of a record replays
-// up to the cut and says how much it skipped.
-func TestReplayTruncated(t *testing.T) {
+// incidentFile returns the recording's bytes and the recording opened.
+func incidentFile(t *testing.T) ([]byte, *record.File) {
+	t.Helper()
 	inc := recordIncident(t)
 	full, err := os.ReadFile(inc.path)
 	if err != nil {
@@ -290,6 +269,13 @@ func TestReplayTruncated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return full, f
+}
+
+// TestReplayTruncated: a recording cut in the middle of a record replays
+// up to the cut and says how much it skipped.
+func TestReplayTruncated(t *testing.T) {
+	full, f := incidentFile(t)
 	k := f.Len() / 2
 	e := f.Entry(k)
 	lastKept := f.Entry(k - 1).Arrival()
@@ -318,15 +304,7 @@ func TestReplayTruncated(t *testing.T) {
 
 // TestReplayBadFiles: a foreign or corrupt file is a clear error, exit 2.
 func TestReplayBadFiles(t *testing.T) {
-	inc := recordIncident(t)
-	full, err := os.ReadFile(inc.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := record.Open(inc.path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	full, f := incidentFile(t)
 	mid := f.Entry(3).Offset + 12
 	f.Close()
 	corrupt := bytes.Clone(full)

@@ -10,7 +10,6 @@ import (
 	"resiltop/internal/incident"
 	"resiltop/internal/model"
 	"resiltop/internal/profile"
-	"resiltop/internal/record"
 )
 
 // reportUsage is `resiltop report -h`.
@@ -34,16 +33,11 @@ func reportCommand(args []string, env Env) int {
 		fmt.Fprintf(env.Stderr, "resiltop: %v\nRun 'resiltop report -h' for usage.\n", err)
 		return ExitUsage
 	}
-	f, err := record.Open(rc.File)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "resiltop: %v\n", err)
+	f, ok := openRecording(rc.File, env)
+	if !ok {
 		return ExitUsage
 	}
 	defer f.Close()
-	if f.Len() == 0 {
-		fmt.Fprintf(env.Stderr, "resiltop: %s holds no scrape\n", rc.File)
-		return ExitUsage
-	}
 	sum, err := incident.Build(f.All(), f.Span(), incident.Options{
 		Name: filepath.Base(rc.File), Interval: f.Meta().Interval, Skipped: f.Skipped(),
 		Store: model.StoreOptions{Profiles: profile.Builtin()},

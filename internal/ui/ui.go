@@ -510,22 +510,18 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.rebuild(), nil
 	case key.Matches(msg, k.Pause) && m.opts.Replay != nil:
 		return m, m.control(m.opts.Replay.TogglePause)
-	case key.Matches(msg, k.StepBack), key.Matches(msg, k.StepForward):
-		n := 1
-		if key.Matches(msg, k.StepBack) {
-			n = -1
-		}
-		return m, m.control(func() { m.opts.Replay.Step(n) })
+	case key.Matches(msg, k.StepBack):
+		return m, m.control(func() { m.opts.Replay.Step(-1) })
+	case key.Matches(msg, k.StepForward):
+		return m, m.control(func() { m.opts.Replay.Step(1) })
 	case key.Matches(msg, k.Slower):
 		return m, m.control(m.opts.Replay.Slower)
 	case key.Matches(msg, k.Faster):
 		return m, m.control(m.opts.Replay.Faster)
-	case key.Matches(msg, k.PrevFinding), key.Matches(msg, k.NextFinding):
-		dir := 1
-		if key.Matches(msg, k.PrevFinding) {
-			dir = -1
-		}
-		return m, m.control(func() { m.opts.Replay.JumpFinding(dir) })
+	case key.Matches(msg, k.PrevFinding):
+		return m, m.control(func() { m.opts.Replay.JumpFinding(-1) })
+	case key.Matches(msg, k.NextFinding):
+		return m, m.control(func() { m.opts.Replay.JumpFinding(1) })
 	case key.Matches(msg, k.Pause):
 		m.paused = !m.paused
 		if m.paused {
