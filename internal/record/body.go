@@ -48,15 +48,12 @@ func appendBody(b []byte, s model.Scrape, keep func(string) bool) ([]byte, error
 	if flags&flagPage == 0 {
 		return b, nil
 	}
-	// Size first, then marshal with the size it cached: one walk less.
-	opts := proto.MarshalOptions{UseCachedSize: true}
 	for _, f := range s.Page.Families {
 		if keep != nil && !keep(f.GetName()) {
 			continue
 		}
-		b = binary.AppendUvarint(b, uint64(proto.Size(f)))
 		var err error
-		if b, err = opts.MarshalAppend(b, f); err != nil {
+		if b, err = appendFamily(b, f); err != nil {
 			return nil, fmt.Errorf("encoding family %s: %w", f.GetName(), err)
 		}
 	}
