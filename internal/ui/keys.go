@@ -59,17 +59,17 @@ func newKeyMap(readOnly, demo, replay bool) keyMap {
 		Events:         key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "events")),
 		Scenario:       key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "scenario")),
 		// Replay pairs share one help entry, like the window's +/-.
-		StepBack:    key.NewBinding(key.WithKeys("left"), key.WithHelp("←/→", "step one scrape")),
+		StepBack:    key.NewBinding(key.WithKeys("left"), key.WithHelp("←/→", "step")),
 		StepForward: key.NewBinding(key.WithKeys("right")),
-		Slower:      key.NewBinding(key.WithKeys("["), key.WithHelp("[/]", "speed ×½/×2")),
+		Slower:      key.NewBinding(key.WithKeys("["), key.WithHelp("[/]", "speed")),
 		Faster:      key.NewBinding(key.WithKeys("]")),
-		PrevFinding: key.NewBinding(key.WithKeys("{"), key.WithHelp("{/}", "prev/next finding change")),
+		PrevFinding: key.NewBinding(key.WithKeys("{"), key.WithHelp("{/}", "finding changes")),
 		NextFinding: key.NewBinding(key.WithKeys("}")),
 		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:        key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 	}
 	if replay {
-		k.Pause.SetHelp("space", "pause replay")
+		k.Pause.SetHelp("space", "pause")
 		k.Scrape.SetEnabled(false)
 	}
 	for _, b := range []*key.Binding{&k.StepBack, &k.StepForward, &k.Slower, &k.Faster, &k.PrevFinding, &k.NextFinding} {

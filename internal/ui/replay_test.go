@@ -38,14 +38,16 @@ func TestReplayKeys(t *testing.T) {
 	if m.paused || m.confirm.active || len(sw.calls) > 0 || scraped {
 		t.Errorf("paused %v, confirm %v, switched %v, scraped %v: want none in a replay", m.paused, m.confirm.active, sw.calls, scraped)
 	}
-	mustContain(t, screen(m), "REPLAY: breaker keys off")
+	mustNotContain(t, screen(m), "READ-ONLY", "no admin endpoint")
+	narrow := screen(testModel(t, opts, 80, 24, fixture()))
+	mustContain(t, narrow, "space pause • ←/→ step • [/] speed • {/} finding changes")
 	help := screen(press(t, m, "?"))
-	mustContain(t, help, "←/→ step one scrape", "[/] speed ×½/×2", "{/} prev/next finding change", "space pause replay")
+	mustContain(t, help, "←/→ step", "[/] speed", "{/} finding changes", "space pause")
 	mustNotContain(t, help, "force open", "scrape now")
 
 	live := testModel(t, Options{}, 120, 40, fixture())
 	live = press(t, live, "right", "[", "}")
-	mustNotContain(t, screen(press(t, live, "?")), "step one scrape")
+	mustNotContain(t, screen(press(t, live, "?")), "finding changes", "←/→")
 }
 
 // TestReplayHeader: the header shows the replayed time, the position, the

@@ -292,7 +292,11 @@ func (m Model) headerView(lines int) string {
 	if m.note != "" {
 		b.WriteString(" " + m.note + " ·")
 	}
-	fmt.Fprintf(&b, " %d/%d up · every %s · window %s", up, total, fmtDuration(m.opts.Interval), fmtDuration(m.window))
+	fmt.Fprintf(&b, " %d/%d up", up, total)
+	if m.replay == nil { // a replay's pace is its speed; its place takes the room
+		b.WriteString(" · every " + fmtDuration(m.opts.Interval))
+	}
+	b.WriteString(" · window " + fmtDuration(m.window))
 	if m.grouped {
 		b.WriteString(" · grouped")
 	}
@@ -428,8 +432,7 @@ func (m Model) findingsView(n int) string {
 func (m Model) footerView() string {
 	prefix := ""
 	switch {
-	case m.opts.Replay != nil:
-		prefix = "REPLAY: breaker keys off · "
+	case m.opts.Replay != nil: // no admin keys, and the header says replay: the room goes to its keys
 	case m.opts.ReadOnly:
 		prefix = "READ-ONLY: breaker keys off · "
 	case m.opts.Switch == nil:
