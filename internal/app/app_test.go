@@ -66,6 +66,11 @@ func TestUsage(t *testing.T) {
 		{"help", []string{"-h"}, ExitOK, "--target", ""},
 		{"unknown profile", []string{"--target", "http://127.0.0.1:1/metrics", "--profile", "nosuch"}, ExitUsage, "", "Run 'resiltop -h'"},
 		{"credentials in a URL", []string{"--target", "http://u:s3cret@127.0.0.1:1/metrics"}, ExitUsage, "", "--basic-auth-user"},
+		{"report help", []string{"report", "-h"}, ExitOK, "Usage: resiltop report FILE", ""},
+		{"report without a file", []string{"report"}, ExitUsage, "", "name a recording"},
+		{"report bad output", []string{"report", "x.rec", "-o", "pdf"}, ExitUsage, "", "use md or html"},
+		{"replay a missing file", []string{"--replay", "/nonexistent/x.rec"}, ExitUsage, "", "no such file"},
+		{"at without replay", []string{"--once", "--target", "http://127.0.0.1:1/metrics", "--at", "2026-11-21T03:04:05Z"}, ExitUsage, "", "--at needs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -250,6 +250,10 @@ func TestOnceReplayAtMatchesLive(t *testing.T) {
 			}
 		}
 	}
+	code, _, errOut = run(t, context.Background(), "--once", "--replay", inc.path, "--at", "2000-01-01T00:00:00Z")
+	if code != ExitUsage || !strings.Contains(errOut, "outside the recording") {
+		t.Errorf("--at before the recording: exit %d, %q", code, errOut)
+	}
 	if !sawOpen {
 		t.Errorf("the live JSON, taken 4 s into the outage, does not show pg's breaker open:\n%s", inc.liveJSON)
 	}
