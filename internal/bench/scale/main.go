@@ -82,7 +82,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.gzip, "gzip", true, "targets gzip their pages when asked, as client_golang does")
 	fs.StringVar(&cfg.refresh, "refresh", "interval",
 		"UI snapshots: interval (one per -interval, the UI's timer) or ui (as the TUI refreshes: the timer plus ingest signals spaced by ui.RefreshGap)")
-	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile of the resiltop phase to this file")
+	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile of the resiltop phase (with -record, of the recording phase) to this file")
 	fs.BoolVar(&cfg.record, "record", false, "add a phase that also records every scrape (--record), to a temporary file")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -134,7 +134,7 @@ func bench(cfg config, format string, stdout, stderr io.Writer) error {
 		baseline(ctx, srv.urls, cfg.interval, r)
 	})
 	var stopProfile func()
-	if cfg.cpuprofile != "" {
+	if cfg.cpuprofile != "" && !cfg.record {
 		if stopProfile, err = startProfile(cfg.cpuprofile); err != nil {
 			return err
 		}
@@ -166,9 +166,18 @@ func recordPhase(cfg config, srv *child, res result, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var stopProfile func()
+	if cfg.cpuprofile != "" {
+		if stopProfile, err = startProfile(cfg.cpuprofile); err != nil {
+			return err
+		}
+	}
 	rec := measure("recording", srv.pid, cfg.duration, func(ctx context.Context, r *result) {
 		pipeline(ctx, srv.urls, cfg, w, r)
 	})
+	if stopProfile != nil {
+		stopProfile()
+	}
 	if err := w.Close(); err != nil {
 		return err
 	}
