@@ -133,17 +133,14 @@ func bench(cfg config, format string, stdout, stderr io.Writer) error {
 	base := measure("baseline", srv.pid, cfg.duration, func(ctx context.Context, r *result) {
 		baseline(ctx, srv.urls, cfg.interval, r)
 	})
-	var stopProfile func()
-	if cfg.cpuprofile != "" && !cfg.record {
-		if stopProfile, err = startProfile(cfg.cpuprofile); err != nil {
-			return err
-		}
-	}
-	res := measure("resiltop", srv.pid, cfg.duration, func(ctx context.Context, r *result) {
-		pipeline(ctx, srv.urls, cfg, nil, r)
+	var res result
+	err = profiled(cfg.cpuprofile, !cfg.record, func() {
+		res = measure("resiltop", srv.pid, cfg.duration, func(ctx context.Context, r *result) {
+			pipeline(ctx, srv.urls, cfg, nil, r)
+		})
 	})
-	if stopProfile != nil {
-		stopProfile()
+	if err != nil {
+		return err
 	}
 	report(stdout, cfg, base, res)
 	if cfg.record {
@@ -166,17 +163,14 @@ func recordPhase(cfg config, srv *child, res result, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var stopProfile func()
-	if cfg.cpuprofile != "" {
-		if stopProfile, err = startProfile(cfg.cpuprofile); err != nil {
-			return err
-		}
-	}
-	rec := measure("recording", srv.pid, cfg.duration, func(ctx context.Context, r *result) {
-		pipeline(ctx, srv.urls, cfg, w, r)
+	var rec result
+	err = profiled(cfg.cpuprofile, true, func() {
+		rec = measure("recording", srv.pid, cfg.duration, func(ctx context.Context, r *result) {
+			pipeline(ctx, srv.urls, cfg, w, r)
+		})
 	})
-	if stopProfile != nil {
-		stopProfile()
+	if err != nil {
+		return err
 	}
 	if err := w.Close(); err != nil {
 		return err
@@ -243,6 +237,22 @@ func startChild(cfg config, format string, stderr io.Writer) (*child, error) {
 func (c *child) stop() {
 	_ = c.stdin.Close()
 	_ = c.cmd.Wait()
+}
+
+// profiled runs phase, under a CPU profile written to path when path is
+// set and on is true.
+func profiled(path string, on bool, phase func()) error {
+	if path == "" || !on {
+		phase()
+		return nil
+	}
+	stop, err := startProfile(path)
+	if err != nil {
+		return err
+	}
+	phase()
+	stop()
+	return nil
 }
 
 func startProfile(path string) (func(), error) {
