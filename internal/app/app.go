@@ -103,17 +103,12 @@ func Main(ctx context.Context, args []string, env Env) int {
 	oneShot := cfg.Once || !env.Terminal
 	var (
 		src   scrape.Source
+		fleet *scrape.PromSource
 		grace time.Duration
 	)
 	if cfg.Prometheus.URL != "" {
-		fleet, err := newFleet(ctx, cfg, profiles, resolver)
-		if err != nil {
+		if fleet, err = newFleet(ctx, cfg, profiles, resolver); err != nil {
 			return usage(env, err)
-		}
-		if !oneShot {
-			// Before the screen takes over, so a slow Prometheus is not a blank terminal.
-			fmt.Fprintf(env.Stderr, "resiltop: reading the last %s from %s…\n", cfg.History, fleet.Name())
-			grace = backfill(ctx, cfg, fleet, store)
 		}
 		src = fleet
 	} else if src, err = scrape.New(cfg.Targets()); err != nil {
@@ -122,7 +117,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 	sk := &sink{store: store}
 	if cfg.Record != "" {
 		meta := record.Meta{Started: time.Now(), Interval: cfg.Interval, Window: cfg.Window, Source: "targets"}
-		if cfg.Prometheus.URL != "" {
+		if fleet != nil {
 			meta.Source = "prometheus"
 		}
 		sk.rec, err = record.Create(cfg.Record, meta, record.Options{Limit: cfg.RecordMax, Keep: record.KeepFamilies(profiles)})
@@ -130,6 +125,12 @@ func Main(ctx context.Context, args []string, env Env) int {
 			return usage(env, err)
 		}
 		defer sk.rec.Close()
+	}
+	if fleet != nil && !oneShot {
+		// Before the screen takes over, so a slow Prometheus is not a blank
+		// terminal; the history it reads is recorded like any scrape.
+		fmt.Fprintf(env.Stderr, "resiltop: reading the last %s from %s…\n", cfg.History, fleet.Name())
+		grace = backfill(ctx, cfg, fleet, sk.ingest)
 	}
 	if oneShot {
 		return once(ctx, cfg, sk, src, env)

@@ -79,14 +79,14 @@ func adminFor(text, groupBy string, src *scrape.PromSource) func(string) (string
 	}
 }
 
-// backfill loads --history from Prometheus into the store before the first
+// backfill loads --history from Prometheus through ingest before the first
 // frame, and returns how much longer than usual admin confirmations may
 // take: one Prometheus scrape interval (a minute, Prometheus's default,
 // where its API does not say).
-func backfill(ctx context.Context, cfg *config.Config, src *scrape.PromSource, store *model.Store) time.Duration {
+func backfill(ctx context.Context, cfg *config.Config, src *scrape.PromSource, ingest func(model.Scrape)) time.Duration {
 	// A failure stays on the Prometheus row as a warning; the live view
 	// does not need the history.
-	_, _ = src.Backfill(ctx, cfg.History, store.Ingest)
+	_, _ = src.Backfill(ctx, cfg.History, ingest)
 	if d := src.ScrapeInterval(ctx); d > 0 {
 		return d
 	}
