@@ -2,7 +2,11 @@ package app
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +14,8 @@ import (
 	"resiltop/internal/model"
 	"resiltop/internal/profile"
 	"resiltop/internal/record"
+	"resiltop/internal/scrape/promtest"
+	"resiltop/internal/scrape/scrapetest"
 )
 
 // TestSinkStopsAtTheLimit: at --record-max the recording stops, says so
@@ -45,5 +51,46 @@ func TestSinkStopsAtTheLimit(t *testing.T) {
 	}
 	if len(snap.Targets) != 1 || !snap.Targets[0].LastScrape.Equal(t0.Add(39*time.Second)) {
 		t.Errorf("the Store stopped ingesting: %+v", snap.Targets)
+	}
+}
+
+// TestRecordFleet: fleet mode records what it ingests (the backfilled
+// window and the reading after it), and the recording replays to the same
+// rows and breaker states.
+func TestRecordFleet(t *testing.T) {
+	fake := &promtest.Fake{}
+	fake.Set(promtest.Fleet(3, 1), float64(time.Now().Unix()))
+	srv := scrapetest.Serve(t, fake)
+	path := filepath.Join(t.TempDir(), "fleet.rec")
+	code, live, errOut := run(t, context.Background(), "--once", "-o", "json", "--prometheus", srv.URL, "--record", path)
+	if code != ExitOK && code != ExitFindings {
+		t.Fatalf("fleet --once: exit %d: %s", code, errOut)
+	}
+	f, err := record.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Len() < 3 || f.Meta().Source != "prometheus" {
+		t.Errorf("%d records from %q, want every instance's", f.Len(), f.Meta().Source)
+	}
+	f.Close()
+	code, replayed, errOut := run(t, context.Background(), "--once", "-o", "json", "--replay", path)
+	if code != ExitOK && code != ExitFindings {
+		t.Fatalf("replay: exit %d: %s", code, errOut)
+	}
+	rows := func(out string) []string {
+		var doc onceOutput
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		var rs []string
+		for _, d := range doc.Dependencies {
+			rs = append(rs, d.Name+" "+d.Breaker.State)
+		}
+		slices.Sort(rs)
+		return rs
+	}
+	if l, r := rows(live), rows(replayed); len(l) == 0 || !slices.Equal(l, r) {
+		t.Errorf("live rows %v, replayed %v", l, r)
 	}
 }
