@@ -77,6 +77,7 @@ func secondsUnit(v model.Value) string { return format.Seconds(v) }
 // htmlDep is one dependency's section of the page.
 type htmlDep struct {
 	Title, Peaks string
+	Transitions  string
 	Charts       []template.HTML
 	Findings     []htmlFinding
 }
@@ -108,7 +109,7 @@ tr.critical td{color:#b00020}tr.warning td{color:#8a5a00}tr.breaker td{color:#33
 {{range .Events}}<tr class="{{.Class}}"><td class="t">{{.At}}</td><td>{{.Who}}</td><td>{{.What}}</td></tr>
 {{end}}</table>
 <h2>Dependencies</h2>
-{{range .Deps}}<h3>{{.Title}}</h3><p>{{.Peaks}}</p>
+{{range .Deps}}<h3>{{.Title}}</h3><p>{{.Peaks}}</p>{{if .Transitions}}<p>{{.Transitions}}</p>{{end}}
 {{range .Charts}}{{.}}{{end}}
 {{range .Findings}}<div class="{{.Severity}}">{{.Severity}} {{.Kind}}, {{.When}}: {{.Message}}</div>{{if .Advice}}<div class="advice">Next step: {{.Advice}}</div>{{end}}
 {{end}}{{end}}
@@ -143,6 +144,7 @@ func HTML(w io.Writer, s *Summary) error {
 			Peaks: fmt.Sprintf("Peak calls %s/s, errors %s/s, p99 %s. Under a critical finding for %s.",
 				format.Rate(peak(d.History, calls)), format.Rate(peak(d.History, errorsPerSecond)),
 				format.Seconds(peak(d.History, p99)), format.Age(d.Critical)),
+			Transitions: transitionsLine(d.Transitions),
 			Charts: []template.HTML{
 				chart("calls/s", d.History, calls, rateUnit, s.Start, s.End, d.Troubles),
 				chart("errors/s", d.History, errorsPerSecond, rateUnit, s.Start, s.End, d.Troubles),

@@ -39,6 +39,7 @@ type Dep struct {
 	Target, Name string
 	History      []model.Point // every step of the recording
 	Spans        []model.FindingSpan
+	Transitions  []model.Event // its breaker's, by time
 	Troubles     []Window
 	Critical     time.Duration // total time under a critical finding
 }
@@ -116,6 +117,11 @@ func Build(scrapes iter.Seq2[model.Scrape, error], span time.Duration, o Options
 		for _, sp := range tl.Spans {
 			if sp.Target == d.Target && sp.Dependency == d.Name {
 				dep.Spans = append(dep.Spans, sp)
+			}
+		}
+		for _, e := range sum.Transitions {
+			if e.Target == d.Target && e.Dependency == d.Name {
+				dep.Transitions = append(dep.Transitions, e)
 			}
 		}
 		for _, w := range sum.Troubles {

@@ -96,6 +96,9 @@ func TestSummary(t *testing.T) {
 	if len(s.Transitions) != 2 {
 		t.Errorf("transitions %+v, want closed → open and back", s.Transitions)
 	}
+	if len(s.Deps[0].Transitions) != 2 || len(s.Deps[1].Transitions) != 0 {
+		t.Errorf("pg's transitions %+v, mail's %+v", s.Deps[0].Transitions, s.Deps[1].Transitions)
+	}
 	if len(s.Deps[0].History) < 35 {
 		t.Errorf("pg's history has %d steps, want the whole recording", len(s.Deps[0].History))
 	}
@@ -116,6 +119,7 @@ func TestMarkdown(t *testing.T) {
 		"| 03:04:10 | pg | breaker_open (critical): pg: breaker open",
 		"| 03:04:20 | pg | breaker_open cleared |",
 		"### pg", "next step: " + model.Advice(model.BreakerOpenKind),
+		"Breaker: 03:04:10 breaker closed → open, 03:04:20 breaker open → closed.",
 		"### mail", "calls/s  ",
 	} {
 		if !strings.Contains(md, want) {
@@ -164,7 +168,7 @@ func TestHTML(t *testing.T) {
 		t.Fatalf("chromium: %v\n%s", err, stderr.String())
 	}
 	dom := string(out)
-	for _, want := range []string{"<h1>Incident report: outage.rec</h1>", `class="trouble"`, "Worst minute"} {
+	for _, want := range []string{"<h1>Incident report: outage.rec</h1>", `class="trouble"`, "Worst minute", "Breaker: 03:04:10 breaker closed → open"} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("rendered DOM lacks %q:\n%.2000s", want, dom)
 		}

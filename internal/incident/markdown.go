@@ -164,6 +164,9 @@ func Markdown(w io.Writer, s *Summary) error {
 			format.Seconds(peak(d.History, p99)), format.Age(d.Critical))
 		fmt.Fprintf(&b, "```\ncalls/s  %s\nerrors/s %s\np99      %s\n```\n", spark(d.History, calls),
 			spark(d.History, errorsPerSecond), spark(d.History, p99))
+		if line := transitionsLine(d.Transitions); line != "" {
+			b.WriteString(line + "\n\n")
+		}
 		advised := map[model.FindingKind]bool{}
 		for _, sp := range d.Spans {
 			end := "end"
@@ -179,6 +182,19 @@ func Markdown(w io.Writer, s *Summary) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// transitionsLine lists a breaker's transitions: "Breaker: 03:04:10
+// breaker closed → open, 03:04:20 breaker open → closed."; "" when none.
+func transitionsLine(evs []model.Event) string {
+	if len(evs) == 0 {
+		return ""
+	}
+	parts := make([]string, len(evs))
+	for i, e := range evs {
+		parts[i] = clock(e.Time) + " " + e.Message
+	}
+	return "Breaker: " + strings.Join(parts, ", ") + "."
 }
 
 // mdCell keeps a table cell on one line and its pipes literal.
