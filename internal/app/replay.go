@@ -142,7 +142,7 @@ type replayControl struct{ *scrape.Replay }
 // State reports the replay's place for the header.
 func (c replayControl) State() ui.ReplayState {
 	st := c.Status()
-	out := ui.ReplayState{Now: st.Now, Pos: st.Pos, Total: st.Total, Speed: st.Speed, Paused: st.Paused}
+	out := ui.ReplayState{Now: st.Now, Pos: st.Pos, Total: st.Total, Speed: st.Speed, Paused: st.Paused, Marked: st.Marked}
 	if st.Err != nil {
 		out.Err = st.Err.Error()
 	}

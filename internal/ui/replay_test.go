@@ -24,7 +24,7 @@ func (f *fakeReplay) JumpFinding(dir int) { f.calls = append(f.calls, fmt.Sprint
 // TestReplayKeys: in a replay space, ←/→, [/] and {/} drive the replay and
 // the admin and scrape keys do nothing; live, the replay keys do nothing.
 func TestReplayKeys(t *testing.T) {
-	rp := &fakeReplay{}
+	rp := &fakeReplay{state: ReplayState{Marked: true}}
 	sw := &fakeSwitch{}
 	scraped := false
 	opts := Options{Replay: rp, ReadOnly: true, Switch: func(string) (admin.Switch, error) { return sw, nil },
@@ -44,6 +44,16 @@ func TestReplayKeys(t *testing.T) {
 	help := screen(press(t, m, "?"))
 	mustContain(t, help, "←/→ step", "[/] speed", "{/} finding changes", "space pause")
 	mustNotContain(t, help, "force open", "scrape now")
+
+	// Before the finding changes are known, { and } say so instead of doing nothing.
+	unmarked := &fakeReplay{}
+	m = testModel(t, Options{Replay: unmarked}, 120, 40, nil)
+	m = step(m, snapshotMsg{seq: 1, snap: fixture(), replay: &unmarked.state})
+	m = press(t, m, "}")
+	if len(unmarked.calls) > 0 {
+		t.Errorf("jumped before the changes were known: %v", unmarked.calls)
+	}
+	mustContain(t, screen(m), "finding changes not known yet")
 
 	live := testModel(t, Options{}, 120, 40, fixture())
 	live = press(t, live, "right", "[", "}")

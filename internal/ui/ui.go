@@ -78,6 +78,7 @@ type ReplayState struct {
 	Pos, Total int       // scrapes replayed, scrapes in the recording
 	Speed      float64
 	Paused     bool
+	Marked     bool   // the finding changes are known: { and } can jump
 	Err        string // why the replay stopped early; "" otherwise
 }
 
@@ -518,6 +519,8 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, m.control(m.opts.Replay.Slower)
 	case key.Matches(msg, k.Faster):
 		return m, m.control(m.opts.Replay.Faster)
+	case (key.Matches(msg, k.PrevFinding) || key.Matches(msg, k.NextFinding)) && m.replay != nil && !m.replay.Marked:
+		return m.setStatus("finding changes not known yet: still reading the recording", true), nil
 	case key.Matches(msg, k.PrevFinding):
 		return m, m.control(func() { m.opts.Replay.JumpFinding(-1) })
 	case key.Matches(msg, k.NextFinding):
