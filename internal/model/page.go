@@ -11,7 +11,11 @@ import (
 // parser, so a profile can look a family up by name.
 type Page struct {
 	Families []*dto.MetricFamily
-	byName   map[string]*dto.MetricFamily
+	// Skipped counts the series of families the reader skipped because no
+	// profile reads them, as Series counts them, so that Series tells the
+	// size of the whole page.
+	Skipped int
+	byName  map[string]*dto.MetricFamily
 }
 
 // NewPage indexes families by name. When a name repeats, the later family's
@@ -37,12 +41,13 @@ func (p *Page) Family(name string) *dto.MetricFamily {
 	return p.byName[name]
 }
 
-// Series counts the samples on the page (a histogram or summary counts once).
+// Series counts the samples on the page (a histogram or summary counts
+// once), skipped families included.
 func (p *Page) Series() int {
 	if p == nil {
 		return 0
 	}
-	n := 0
+	n := p.Skipped
 	for _, f := range p.Families {
 		n += len(f.Metric)
 	}

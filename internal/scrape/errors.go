@@ -1,6 +1,8 @@
 package scrape
 
 import (
+	"mime"
+
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -11,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
 )
 
 // Kind classifies a failed scrape so callers can branch on it.
@@ -96,4 +100,26 @@ func innermost(err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+func tooManySeries(limit int) *Error {
+	return &Error{Kind: KindTooManySeries, Msg: fmt.Sprintf("more than %d series (raise --max-series)", limit)}
+}
+
+// parseError words a decoder error, naming the line for text and the
+// content type when the target sent something that is not a metrics format.
+func parseError(err error, contentType string) *Error {
+	e := &Error{Kind: KindParse, Err: err}
+	var pe expfmt.ParseError
+	if errors.As(err, &pe) {
+		e.Line = pe.Line
+		e.Msg = fmt.Sprintf("parse error: line %d: %s", pe.Line, pe.Msg)
+	} else {
+		e.Msg = "parse error: " + err.Error()
+	}
+	mt, _, _ := mime.ParseMediaType(contentType)
+	if mt != "" && mt != "text/plain" && mt != expfmt.ProtoType && mt != expfmt.OpenMetricsType {
+		e.Msg += fmt.Sprintf(" (the target sent %s, not a metrics page)", mt)
+	}
+	return e
 }

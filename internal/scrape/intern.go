@@ -1,0 +1,60 @@
+package scrape
+
+import dto "github.com/prometheus/client_model/go"
+
+// maxInterned bounds the strings an interner keeps: a target whose label
+// values churn (request ids, timestamps) starts afresh past it instead of
+// growing without bound.
+const maxInterned = 1 << 16
+
+// interner keeps the strings of one target's pages across scrapes, so an
+// unchanged page allocates no strings: family names and help texts as
+// *string, label pairs as shared *dto.LabelPair. Pages only read them.
+type interner struct {
+	strs  map[string]*string
+	pairs map[string]map[string]*dto.LabelPair // name → value → pair
+	n     int
+}
+
+func newInterner() *interner {
+	return &interner{strs: map[string]*string{}, pairs: map[string]map[string]*dto.LabelPair{}}
+}
+
+// trim starts afresh when the interner has grown past its bound; called
+// between pages, never while one is being read.
+func (in *interner) trim() {
+	if in.n > maxInterned {
+		clear(in.strs)
+		clear(in.pairs)
+		in.n = 0
+	}
+}
+
+// str returns the interned copy of b.
+func (in *interner) str(b []byte) *string {
+	if p, ok := in.strs[string(b)]; ok {
+		return p
+	}
+	s := string(b)
+	p := &s
+	in.strs[s] = p
+	in.n++
+	return p
+}
+
+// pair returns the interned label pair name=value.
+func (in *interner) pair(name, value []byte) *dto.LabelPair {
+	vs, ok := in.pairs[string(name)]
+	if !ok {
+		vs = map[string]*dto.LabelPair{}
+		in.pairs[string(name)] = vs
+	}
+	if p, ok := vs[string(value)]; ok {
+		return p
+	}
+	v := string(value)
+	p := &dto.LabelPair{Name: in.str(name), Value: &v}
+	vs[v] = p
+	in.n++
+	return p
+}

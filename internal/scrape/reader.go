@@ -1,0 +1,273 @@
+package scrape
+
+import (
+	"hash/maphash"
+	"slices"
+	"strings"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+
+	"resiltop/internal/model"
+)
+
+// Reader reads one target's pages, decoding only the families its profiles
+// can read and skipping the rest without allocating. Pages are read in full
+// the first time and whenever the page's layout (the sequence of metric
+// names, fingerprinted while skipping) changes; the families wanted after
+// that are the Families() of every candidate profile that has at least one
+// family on the full page. Not only the profiles that detect: a profile's
+// Detect may depend on label values (Envoy's cluster label, a mapping's
+// dependency label), so its families are read as long as any of them is
+// present, and the Store's detection on a filtered page is the same as on
+// the full one. A Reader is not safe for concurrent use; a Scraper owns one.
+type Reader struct {
+	sets   [][]string      // candidate profiles' families; nil reads every family
+	wanted map[string]bool // nil until a full read decided it
+	layout uint64          // fingerprint of the page the wanted set was decided on
+	asm    *assembler
+}
+
+func newReader(sets [][]string) *Reader {
+	return &Reader{sets: sets, asm: newAssembler()}
+}
+
+// Read decodes one page. contentType is the response's raw Content-Type
+// (protobuf-delimited, text 0.0.4, or anything else, which is tried as
+// text). maxSeries caps the page in Prometheus series, counted like
+// Prometheus's sample_limit over the whole page, skipped families
+// included; 0 means no cap. Families split across a page are merged,
+// repeated HELP/TYPE lines ignored (the first wins), and duplicate series
+// and duplicate histogram buckets dropped (the first wins, as Prometheus
+// keeps the first sample of a duplicate). Errors are *Error of KindParse
+// (with the line for text) or KindTooManySeries. body is not modified, and
+// the page does not refer to it.
+func (r *Reader) Read(body []byte, contentType string, maxSeries int) (*model.Page, error) {
+	if r.sets != nil && r.wanted != nil {
+		page, layout, err := r.asm.read(body, contentType, maxSeries, r.wanted)
+		if err != nil || layout == r.layout {
+			return page, err
+		}
+	}
+	page, layout, err := r.asm.read(body, contentType, maxSeries, nil)
+	if err != nil || r.sets == nil {
+		return page, err
+	}
+	r.wanted, r.layout = wantedOn(page, r.sets), layout
+	return page, nil
+}
+
+// wantedOn returns the families of every set that has a family on page.
+func wantedOn(page *model.Page, sets [][]string) map[string]bool {
+	wanted := map[string]bool{}
+	for _, set := range sets {
+		if slices.ContainsFunc(set, func(n string) bool { return page.Family(n) != nil }) {
+			for _, n := range set {
+				wanted[n] = true
+			}
+		}
+	}
+	return wanted
+}
+
+// ParsePage decodes every family of one page; see Reader.Read.
+func ParsePage(body []byte, contentType string, maxSeries int) (*model.Page, error) {
+	page, _, err := newAssembler().read(body, contentType, maxSeries, nil)
+	return page, err
+}
+
+// family is a family while its page is read.
+type family struct {
+	name    *string
+	help    *string
+	typ     dto.MetricType
+	typed   bool // a TYPE line or a sample fixed the type (expfmt's Type != nil)
+	wanted  bool // decoded into the page; others are kept only to resolve names
+	metrics []*dto.Metric
+}
+
+// sigKey identifies a series of a page: its family's index and label hash.
+type sigKey struct {
+	fam int
+	sig uint64
+}
+
+// assembler collects one target's families page by page, reusing its
+// tables between pages and carving dto objects from slabs.
+type assembler struct {
+	slabs
+	in      *interner
+	fams    []*family // this page's, in order of appearance
+	spare   []*family // records to reuse
+	byName  map[string]*family
+	sigs    map[sigKey]*dto.Metric
+	seed    maphash.Seed
+	widest  int         // most buckets of one histogram on the last page
+	text    *textParser // reused between text pages
+	skipped int         // series of skipped families on this page, as model.Page.Series counts them
+}
+
+func newAssembler() *assembler {
+	return &assembler{in: newInterner(), byName: map[string]*family{}, sigs: map[sigKey]*dto.Metric{}, seed: maphash.MakeSeed()}
+}
+
+// read decodes body, only the wanted families unless wanted is nil, and
+// returns the page and the fingerprint of its layout.
+func (a *assembler) read(body []byte, contentType string, maxSeries int, wanted map[string]bool) (*model.Page, uint64, error) {
+	a.reset()
+	format := expfmt.Format(contentType)
+	var (
+		layout uint64
+		err    error
+	)
+	if format.FormatType() == expfmt.TypeProtoDelim {
+		layout, err = a.readProto(body, format, maxSeries, wanted)
+	} else {
+		layout, err = a.readText(body, contentType, format, maxSeries, wanted)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	return a.page(), layout, nil
+}
+
+func (a *assembler) reset() {
+	a.in.trim()
+	for _, f := range a.fams {
+		f.metrics = f.metrics[:0]
+		a.spare = append(a.spare, f)
+	}
+	a.fams = a.fams[:0]
+	clear(a.byName)
+	clear(a.sigs)
+	a.skipped = 0
+}
+
+// family returns the family named name, creating it.
+func (a *assembler) family(name []byte, wanted bool) *family {
+	if f, ok := a.byName[string(name)]; ok {
+		return f
+	}
+	var f *family
+	if n := len(a.spare); n > 0 {
+		f, a.spare = a.spare[n-1], a.spare[:n-1]
+		*f = family{metrics: f.metrics[:0]}
+	} else {
+		f = &family{}
+	}
+	f.name = a.in.str(name)
+	f.wanted = wanted
+	a.byName[*f.name] = f
+	a.fams = append(a.fams, f)
+	return f
+}
+
+// typePtrs are the shared *dto.MetricType of every family of a type.
+var typePtrs = func() map[dto.MetricType]*dto.MetricType {
+	m := map[dto.MetricType]*dto.MetricType{}
+	for v := range dto.MetricType_name {
+		m[dto.MetricType(v)] = dto.MetricType(v).Enum()
+	}
+	return m
+}()
+
+// page turns the wanted families into the page: empty families dropped,
+// duplicate series and buckets dropped (the first wins), sorted by name.
+func (a *assembler) page() *model.Page {
+	n := 0
+	for _, f := range a.fams {
+		if f.wanted && len(f.metrics) > 0 {
+			n++
+		}
+	}
+	out := make([]*dto.MetricFamily, 0, n)
+	widest := 0
+	for i, f := range a.fams {
+		if !f.wanted || len(f.metrics) == 0 {
+			continue
+		}
+		mf := a.families.get()
+		mf.Name, mf.Help, mf.Type = f.name, f.help, typePtrs[f.typ]
+		ms := a.metricPtrs.carve(0, len(f.metrics))
+		for _, m := range f.metrics {
+			k := sigKey{i, a.signature(m.Label)}
+			if prev, dup := a.sigs[k]; dup && sameLabels(prev.Label, m.Label) {
+				continue
+			}
+			a.sigs[k] = m
+			dedupBuckets(m.Histogram)
+			widest = max(widest, len(m.GetHistogram().GetBucket()))
+			ms = append(ms, m)
+		}
+		mf.Metric = ms
+		out = append(out, mf)
+	}
+	slices.SortFunc(out, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
+	a.widest = widest
+	a.resize()
+	p := model.NewPage(out)
+	p.Skipped = a.skipped
+	return p
+}
+
+// dedupBuckets drops buckets whose bound an earlier bucket of the histogram
+// has ("le" repeated on a text page, also spelled differently: 1 and 1.0).
+// expfmt appends such a line as one more bucket, and equal bounds are
+// otherwise merged by adding their counts. A histogram has a dozen buckets
+// or so: a quadratic scan, allocation-free while they are distinct, beats
+// a map; a hostile page with thousands gets the map.
+func dedupBuckets(h *dto.Histogram) {
+	if h == nil || len(h.Bucket) < 2 {
+		return
+	}
+	bs := h.Bucket
+	if len(bs) > 64 {
+		seen := make(map[float64]bool, len(bs))
+		h.Bucket = slices.DeleteFunc(slices.Clone(bs), func(b *dto.Bucket) bool {
+			dup := seen[b.GetUpperBound()]
+			seen[b.GetUpperBound()] = true
+			return dup
+		})
+		return
+	}
+	for i := 1; i < len(bs); i++ {
+		if !slices.ContainsFunc(bs[:i], func(b *dto.Bucket) bool { return b.GetUpperBound() == bs[i].GetUpperBound() }) {
+			continue
+		}
+		kept := slices.Clone(bs[:i])
+		for _, b := range bs[i+1:] {
+			if !slices.ContainsFunc(kept, func(k *dto.Bucket) bool { return k.GetUpperBound() == b.GetUpperBound() }) {
+				kept = append(kept, b)
+			}
+		}
+		h.Bucket = kept
+		return
+	}
+}
+
+// signature hashes a label set independently of label order: the sum of
+// each pair's hash. Collisions are resolved by sameLabels.
+func (a *assembler) signature(labels []*dto.LabelPair) uint64 {
+	var sum uint64
+	for _, l := range labels {
+		// Multiplying the value's hash by an odd constant binds it to its
+		// name, so {a="x",b="y"} and {a="y",b="x"} differ.
+		sum += maphash.String(a.seed, l.GetName()) ^ maphash.String(a.seed, l.GetValue())*0x9e3779b97f4a7c15
+	}
+	return sum
+}
+
+// sameLabels compares two label sets regardless of order.
+func sameLabels(a, b []*dto.LabelPair) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.ContainsFunc(b, func(y *dto.LabelPair) bool {
+			return x.GetName() == y.GetName() && x.GetValue() == y.GetValue()
+		}) {
+			return false
+		}
+	}
+	return true
+}

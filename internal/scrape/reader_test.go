@@ -1,0 +1,283 @@
+package scrape
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+
+	"resiltop/internal/scrape/scrapetest"
+)
+
+// realPages is where captured pages of real exporters are shared between
+// worktrees; tests use them when present.
+const realPages = "/work/shared/testdata/real"
+
+const utf8CT = textCT + "; escaping=allow-utf-8"
+
+// testPages returns every metrics page in the repository's testdata
+// directories and in realPages, by path.
+func testPages(t testing.TB) map[string][]byte {
+	t.Helper()
+	pages := map[string][]byte{}
+	add := func(root string, pick func(path string) bool) {
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && (d.Name() == "fuzz" || d.Name() == ".git") {
+				return filepath.SkipDir
+			}
+			if d.IsDir() || !pick(path) {
+				return nil
+			}
+			b, err := os.ReadFile(path)
+			pages[path] = b
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("../..", func(path string) bool {
+		return strings.Contains(path, "testdata") && strings.HasSuffix(path, ".prom")
+	})
+	if _, err := os.Stat(realPages); err == nil {
+		add(realPages, func(path string) bool { return filepath.Base(path) != "README.md" })
+	}
+	if len(pages) < 20 {
+		t.Fatalf("found only %d pages", len(pages))
+	}
+	return pages
+}
+
+// dump writes families canonically, every field that a profile can read,
+// floats by their bits so NaN compares equal to NaN.
+func dump(fams []*dto.MetricFamily) string {
+	var b strings.Builder
+	f64 := func(p *float64) string {
+		if p == nil {
+			return "nil"
+		}
+		return fmt.Sprintf("%g/%x", *p, math.Float64bits(*p))
+	}
+	u64 := func(p *uint64) string {
+		if p == nil {
+			return "nil"
+		}
+		return fmt.Sprint(*p)
+	}
+	for _, f := range fams {
+		fmt.Fprintf(&b, "family %q %v help=%q\n", f.GetName(), f.GetType(), f.GetHelp())
+		for _, m := range f.Metric {
+			b.WriteString("  {")
+			for _, l := range m.Label {
+				fmt.Fprintf(&b, "%q=%q,", l.GetName(), l.GetValue())
+			}
+			b.WriteString("}")
+			if m.TimestampMs != nil {
+				fmt.Fprintf(&b, " @%d", m.GetTimestampMs())
+			}
+			if m.Counter != nil {
+				b.WriteString(" counter " + f64(m.Counter.Value))
+			}
+			if m.Gauge != nil {
+				b.WriteString(" gauge " + f64(m.Gauge.Value))
+			}
+			if m.Untyped != nil {
+				b.WriteString(" untyped " + f64(m.Untyped.Value))
+			}
+			if s := m.Summary; s != nil {
+				fmt.Fprintf(&b, " summary count=%s sum=%s", u64(s.SampleCount), f64(s.SampleSum))
+				for _, q := range s.Quantile {
+					fmt.Fprintf(&b, " q%s=%s", f64(q.Quantile), f64(q.Value))
+				}
+			}
+			if h := m.Histogram; h != nil {
+				fmt.Fprintf(&b, " histogram count=%s countf=%s sum=%s", u64(h.SampleCount), f64(h.SampleCountFloat), f64(h.SampleSum))
+				for _, bk := range h.Bucket {
+					fmt.Fprintf(&b, " le%s=%s/%s", f64(bk.UpperBound), u64(bk.CumulativeCount), f64(bk.CumulativeCountFloat))
+				}
+			}
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
+}
+
+// only keeps the families named in wanted.
+func only(fams []*dto.MetricFamily, wanted map[string]bool) []*dto.MetricFamily {
+	return slices.DeleteFunc(slices.Clone(fams), func(f *dto.MetricFamily) bool { return !wanted[f.GetName()] })
+}
+
+// pick chooses about a third of the page's families, by a hash of the name
+// and salt, so filtered reads skip families before, between and after
+// wanted ones.
+func pick(fams []*dto.MetricFamily, salt byte) map[string]bool {
+	wanted := map[string]bool{}
+	for _, f := range fams {
+		h := fnv.New32a()
+		h.Write([]byte{salt})
+		h.Write([]byte(f.GetName()))
+		if h.Sum32()%3 == 0 {
+			wanted[f.GetName()] = true
+		}
+	}
+	return wanted
+}
+
+// protobufOf encodes families as a protobuf-delimited page.
+func protobufOf(t testing.TB, fams []*dto.MetricFamily) []byte {
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, expfmt.FmtProtoDelim)
+	for _, f := range fams {
+		if err := enc.Encode(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return buf.Bytes()
+}
+
+// compare reads body in full and filtered and checks both against the
+// reference; it returns the reference's families.
+func compare(t *testing.T, body []byte, ct string, salt byte) []*dto.MetricFamily {
+	t.Helper()
+	want, werr := expfmtPage(body, ct)
+	got, gerr := ParsePage(body, ct, 0)
+	if werr != nil {
+		var se *Error
+		if gerr == nil || !errors.As(gerr, &se) {
+			t.Fatalf("expfmt rejects the page (%v), the reader returned %v", werr, gerr)
+		}
+		var pe expfmt.ParseError
+		if errors.As(werr, &pe) && se.Line == 0 {
+			t.Fatalf("error without a line: %v (expfmt: %v)", gerr, werr)
+		}
+		return nil
+	}
+	if gerr != nil {
+		t.Fatalf("expfmt accepts the page, the reader fails: %v", gerr)
+	}
+	if w, g := dump(want), dump(got.Families); w != g {
+		t.Fatalf("full read differs from expfmt:\n%s", diff(w, g))
+	}
+	wanted := pick(want, salt)
+	a := newAssembler()
+	for range 2 { // twice: the second read reuses the tables and interned strings
+		page, _, err := a.read(body, ct, 0, wanted)
+		if err != nil {
+			t.Fatalf("filtered read fails: %v", err)
+		}
+		if w, g := dump(only(want, wanted)), dump(page.Families); w != g {
+			t.Fatalf("filtered read differs from expfmt:\n%s", diff(w, g))
+		}
+	}
+	return want
+}
+
+// diff shows the first differing line of two dumps.
+func diff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := range max(len(w), len(g)) {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return fmt.Sprintf("line %d:\nexpfmt: %s\nreader: %s", i+1, wl, gl)
+		}
+	}
+	return "(same)"
+}
+
+// TestReaderMatchesExpfmt reads every page in testdata as text (legacy and
+// UTF-8 names) and as protobuf, in full and filtered, and compares with
+// expfmt.
+func TestReaderMatchesExpfmt(t *testing.T) {
+	pages := testPages(t)
+	pages["Page10k"] = scrapetest.Page10k(expfmt.FmtText)
+	for path, body := range pages {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			for salt := range byte(3) {
+				fams := compare(t, body, textCT, salt)
+				if fams == nil {
+					t.Fatal("expfmt rejects a testdata page")
+				}
+				compare(t, body, utf8CT, salt)
+				compare(t, protobufOf(t, fams), string(expfmt.FmtProtoDelim), salt)
+			}
+		})
+	}
+}
+
+// trickyPages seed the fuzz target and are checked by
+// TestTrickyPagesMatchExpfmt.
+var trickyPages = []string{
+	"# TYPE x counter\nx{a=\"1\",} 1\n# TYPE x counter\nx 2\n",
+	"# HELP r4j_state State\n# TYPE r4j_state gauge\nr4j_state{name=\"pg\",state=\"open\",} 1.0\n",
+	"# TYPE h histogram\nh_bucket{le=\"+Inf\"} NaN\nh_sum -Inf\nh_count 1\n",
+	"# TYPE h histogram\nh_bucket{le=\"0.1\"} 1\nh_bucket{le=\"0.1\"} 2\nh_bucket{le=\"+Inf\"} 3\nh_sum 1.5\nh_count 3\nh_count 4\n",
+	"# TYPE h histogram\nh_bucket{le=\"1\",a=\"x\"} 1\nh_bucket{a=\"x\",le=\"+Inf\"} 2.5\nh_count 2.5\n",
+	"# TYPE s summary\ns{quantile=\"0.5\"} 1\ns{quantile=\"0.99\"} NaN\ns_sum 3\ns_count 7\n",
+	"x 1\n# HELP x a\n# HELP x b\n# TYPE x gauge\n",
+	"g{v=\"a\\\\b\\\"c\\nd\"} +Inf 1700000000000\ng{v=\"e\"} -Inf\n",
+	"{\"name.with.dots\", label=\"x\"} 1\n{\"name.with.dots\",\"quoted label\"=\"y\"} 2\n",
+	"# TYPE \"dotted.name\" counter\n{\"dotted.name\"} 3\n",
+	"  a 1\n\n\tb{c=\"d\"}\t2 \t3\nuntyped_total 4\n",
+	"split 1\nother 2\nsplit{a=\"b\"} 3\n",
+	"# TYPE c counter\nc{a=\"1\",b=\"2\"} 3\nc{b=\"2\",a=\"1\"} 4\n",
+	"x 1 2 3\n",
+	"x{a=\"1\" 1\n",
+	"# TYPE x wibble\n",
+	"x 1",
+	"x{a=\"\xff\"} 1\n",
+	"# TYPE x_count gauge\nx_count 1\n# TYPE x histogram\nx_count 2\nx_bucket{le=\"1\"} 1\n",
+	"# TYPE x gauge_histogram\nx_bucket{le=\"1\"} 1\nx_gcount 1\n",
+	"x{__name__=\"y\"} 1\n",
+	"x{a=\"1\",a=\"2\"} 1\n",
+	"x 0x1p3\nx 1_000\n",
+	"B+0\n", // a name ends at any byte that cannot continue it
+}
+
+func TestTrickyPagesMatchExpfmt(t *testing.T) {
+	for i, page := range trickyPages {
+		for _, ct := range []string{textCT, utf8CT} {
+			t.Run(fmt.Sprintf("%d/%s", i, ct), func(t *testing.T) { compare(t, []byte(page), ct, 0) })
+		}
+	}
+}
+
+// FuzzReaderMatchesExpfmt: for every page that expfmt accepts the reader
+// returns the same families, in full and filtered to a third of them; for
+// every page that expfmt rejects it returns an error, with a line for text.
+func FuzzReaderMatchesExpfmt(f *testing.F) {
+	for _, p := range trickyPages {
+		f.Add([]byte(p), false, byte(0))
+		f.Add([]byte(p), true, byte(1))
+	}
+	f.Add(scrapetest.Page10k(expfmt.FmtText)[:4096], false, byte(2))
+	f.Add(scrapetest.Page10k(expfmt.FmtProtoDelim)[:4096], false, byte(0))
+	f.Fuzz(func(t *testing.T, body []byte, utf8Names bool, salt byte) {
+		ct := textCT
+		if utf8Names {
+			ct = utf8CT
+		}
+		if salt%4 == 3 {
+			ct = string(expfmt.FmtProtoDelim)
+		}
+		compare(t, body, ct, salt)
+	})
+}

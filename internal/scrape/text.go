@@ -1,0 +1,1144 @@
+package scrape
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"math"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+	"unsafe"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// textParser reads a text 0.0.4 page. It is expfmt's TextParser (common
+// v0.72.1) ported state for state onto a byte slice, so that it accepts and
+// rejects exactly what expfmt does and builds the same families, plus the
+// leniency resiltop always had (a repeated HELP or TYPE line, or a TYPE
+// after the name's samples, is ignored: the first wins). Hand-written
+// because no library serves: expfmt allocates several objects per byte
+// token and sample (2.2 µs a sample), and Prometheus's model/textparse,
+// which builds with the pinned prometheus/common, lexes every byte of every
+// line, labels included, before a caller can look at the name: 2.6–3.1 ms
+// for the 12k-series benchmark page with nothing decoded, as much as the
+// whole budget of a filtered read (docs/PERFORMANCE.md). This parser looks
+// at a line's name first and skips an unwanted line with one IndexByte.
+//
+// Parsing a skipped line is not checked, so a page with an error only in
+// skipped families reads without error; a full read reports it.
+type textParser struct {
+	a      *assembler
+	b      []byte
+	pos    int  // index of the next byte to read
+	c      byte // the byte last read (expfmt's currentByte)
+	eof    bool // a read went past the end (expfmt's io.EOF)
+	err    error
+	line   int
+	scheme model.ValidationScheme
+	wanted map[string]bool // nil: every family
+
+	tok []byte // the current token: a slice of b, or of buf after an escape
+	buf []byte // token bytes with escapes resolved
+	pn  []byte // the current label pair's name
+
+	mf              *family          // expfmt's currentMF: kept across lines, as there
+	haveMetric      bool             // a metric name was read (expfmt's currentMetric != nil)
+	m               *dto.Metric      // the metric the line's value went to
+	labels          []*dto.LabelPair // the line's label pairs (expfmt's currentLabelPairs)
+	pending         bool             // labels ends in a pair whose value is still to be read
+	curName         string           // expfmt's currentLabels["__name__"]
+	cur             []*dto.LabelPair // the rest of expfmt's currentLabels
+	quantile        float64
+	bucket          float64
+	summaryCount    bool
+	summarySum      bool
+	histogramCount  bool
+	histogramSum    bool
+	inBraces        bool
+	inBracesPresent bool
+	histograms      map[uint64]*dto.Metric
+	summaries       map[uint64]*dto.Metric
+
+	// The leniency's memory: names with a HELP, a TYPE, a sample so far.
+	helped, typed, sampled map[string]bool
+	lastSampled            []byte
+
+	samples, maxSeries int
+	layout             uint64
+	lastName           []byte // name of the last sample line, for runs of one name
+	lastWanted         bool
+}
+
+// States of the parser, named after expfmt's state functions.
+type textState int
+
+const (
+	stDone textState = iota
+	stStartOfLine
+	stStartComment
+	stReadingMetricName
+	stReadingLabels
+	stStartLabelName
+	stStartLabelValue
+	stReadingValue
+	stStartTimestamp
+	stReadingHelp
+	stReadingType
+)
+
+// readText reads a text page into a's families.
+func (a *assembler) readText(body []byte, contentType string, format expfmt.Format, maxSeries int, wanted map[string]bool) (uint64, error) {
+	p := a.text
+	if p == nil {
+		p = &textParser{a: a, histograms: map[uint64]*dto.Metric{}, summaries: map[uint64]*dto.Metric{},
+			helped: map[string]bool{}, typed: map[string]bool{}, sampled: map[string]bool{}}
+		a.text = p
+	}
+	p.reset(body, wanted, maxSeries)
+	p.scheme = model.LegacyValidation
+	if format.ToEscapingScheme() == model.NoEscaping {
+		p.scheme = model.UTF8Validation
+	}
+	for st := stStartOfLine; st != stDone; {
+		st = p.step(st)
+	}
+	if p.err == nil && p.eof {
+		p.parseError("unexpected end of input stream")
+	}
+	var se *Error
+	if errors.As(p.err, &se) {
+		return 0, se
+	}
+	var pe expfmt.ParseError
+	if errors.As(p.err, &pe) {
+		return 0, parseError(pe, contentType)
+	}
+	if p.err != nil {
+		return 0, parseError(p.err, contentType)
+	}
+	for _, m := range p.histograms {
+		normalizeHistogram(m.GetHistogram())
+	}
+	return p.layout, nil
+}
+
+func (p *textParser) reset(body []byte, wanted map[string]bool, maxSeries int) {
+	*p = textParser{
+		a: p.a, b: body, wanted: wanted, maxSeries: maxSeries,
+		tok: p.tok[:0], buf: p.buf[:0], pn: p.pn[:0], labels: p.labels[:0], cur: p.cur[:0],
+		quantile: math.NaN(), bucket: math.NaN(),
+		histograms: p.histograms, summaries: p.summaries,
+		helped: p.helped, typed: p.typed, sampled: p.sampled,
+	}
+	clear(p.histograms)
+	clear(p.summaries)
+	clear(p.helped)
+	clear(p.typed)
+	clear(p.sampled)
+}
+
+// failed is expfmt's p.err != nil: a parse error or the end of input.
+func (p *textParser) failed() bool { return p.err != nil || p.eof }
+
+func (p *textParser) read() {
+	if p.pos >= len(p.b) {
+		p.c, p.eof = 0, true
+		return
+	}
+	p.c = p.b[p.pos]
+	p.pos++
+}
+
+func (p *textParser) parseError(msg string) {
+	p.err = expfmt.ParseError{Line: p.line, Msg: msg}
+}
+
+func isBlankOrTab(b byte) bool { return b == ' ' || b == '\t' }
+
+func (p *textParser) skipBlankTab() {
+	for {
+		if p.read(); p.eof || !isBlankOrTab(p.c) {
+			return
+		}
+	}
+}
+
+func (p *textParser) skipBlankTabIfCurrentBlankTab() {
+	if isBlankOrTab(p.c) {
+		p.skipBlankTab()
+	}
+}
+
+func (p *textParser) step(st textState) textState {
+	switch st {
+	case stStartOfLine:
+		return p.startOfLine()
+	case stStartComment:
+		return p.startComment()
+	case stReadingMetricName:
+		return p.readingMetricName()
+	case stReadingLabels:
+		return p.readingLabels()
+	case stStartLabelName:
+		return p.startLabelName()
+	case stStartLabelValue:
+		return p.startLabelValue()
+	case stReadingValue:
+		return p.readingValue()
+	case stStartTimestamp:
+		return p.startTimestamp()
+	case stReadingHelp:
+		return p.readingHelp()
+	case stReadingType:
+		return p.readingType()
+	}
+	return stDone
+}
+
+func (p *textParser) startOfLine() textState {
+	p.line++
+	p.haveMetric = false
+	p.inBraces = false
+	p.inBracesPresent = false
+	if p.skipBlankTab(); p.eof {
+		// The only place where the end of input is not an error.
+		p.eof = false
+		return stDone
+	}
+	switch p.c {
+	case '#':
+		if !p.keepComment() {
+			return p.skipLine()
+		}
+		return stStartComment
+	case '\n':
+		return stStartOfLine
+	}
+	if !p.keepSample() {
+		if p.err != nil {
+			return stDone
+		}
+		return p.skipLine()
+	}
+	if p.c == '{' {
+		p.inBraces = true
+		return stReadingLabels
+	}
+	return stReadingMetricName
+}
+
+// skipLine skips the rest of the line as expfmt skips a plain comment: a
+// line without a newline at the end of input is an error.
+func (p *textParser) skipLine() textState {
+	i := bytes.IndexByte(p.b[p.pos-1:], '\n')
+	if i < 0 {
+		p.pos = len(p.b)
+		p.eof = true
+		return stDone
+	}
+	p.pos += i
+	p.c = '\n'
+	return stStartOfLine
+}
+
+// lineAt returns the rest of the line from the byte last read, without its newline.
+func (p *textParser) lineAt() []byte {
+	rest := p.b[p.pos-1:]
+	if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+		return rest[:i]
+	}
+	return rest
+}
+
+// keepSample counts a sample line, fingerprints the page's layout and
+// decides whether the line is read (true) or skipped. p.c is the line's
+// first byte after blanks.
+func (p *textParser) keepSample() bool {
+	p.samples++
+	if p.maxSeries > 0 && p.samples > p.maxSeries {
+		p.err = tooManySeries(p.maxSeries)
+		return false
+	}
+	rest := p.b[p.pos-1:]
+	// The common case: the line repeats the last line's name.
+	if n := len(p.lastName); n > 0 && len(rest) > n && bytes.Equal(rest[:n], p.lastName) && isNameEnd(rest[n]) {
+		if !p.lastWanted {
+			p.skippedSeries(p.lastName)
+		}
+		return p.lastWanted
+	}
+	raw := rest[:nameEnd(rest)]
+	p.layout = p.layout*31 + maphash.Bytes(p.a.seed, raw)
+	// expfmt's name ends at the first byte that cannot continue it; a
+	// quote or backslash there makes it a name only a full parse can read.
+	name := rest[:plainNameEnd(rest)]
+	odd := len(name) < len(rest) && (rest[len(name)] == '"' || rest[len(name)] == '\\')
+	wanted := odd || p.wants(name)
+	p.lastName, p.lastWanted = nil, wanted
+	if len(name) == len(raw) && !odd {
+		p.lastName = name
+	}
+	if wanted {
+		p.sawSample(raw)
+	} else {
+		p.skippedSeries(name)
+	}
+	return wanted
+}
+
+// plainNameEnd is the length of the unquoted metric name at the start of line.
+func plainNameEnd(line []byte) int {
+	for i, c := range line {
+		if !isPlainNameByte(c, true) {
+			return i
+		}
+	}
+	return len(line)
+}
+
+// nameEnd is the length of the name at the start of a sample line as the
+// TYPE-after-samples leniency has always taken it: up to '{', a blank or
+// the end of the line.
+func nameEnd(line []byte) int {
+	for i, c := range line {
+		if isNameEnd(c) {
+			return i
+		}
+	}
+	return len(line)
+}
+
+func isNameEnd(c byte) bool { return c == '{' || c == ' ' || c == '\t' || c == '\n' }
+
+// wants reports whether a line naming name may belong to a wanted family:
+// the name or its histogram/summary base is wanted. A line without a name
+// before '{' (a quoted name inside the braces) is always read.
+func (p *textParser) wants(name []byte) bool {
+	if p.wanted == nil || len(name) == 0 {
+		return true
+	}
+	if p.wanted[string(name)] {
+		return true
+	}
+	for _, suffix := range []string{"_bucket", "_count", "_sum"} {
+		if base, ok := bytes.CutSuffix(name, []byte(suffix)); ok && p.wanted[string(base)] {
+			return true
+		}
+	}
+	return false
+}
+
+// skippedSeries counts a skipped sample line as model.Page.Series counts:
+// a histogram or summary once, by its _count line.
+func (p *textParser) skippedSeries(name []byte) {
+	if !bytes.HasSuffix(name, []byte("_bucket")) && !bytes.HasSuffix(name, []byte("_sum")) {
+		p.a.skipped++
+	}
+}
+
+// sawSample remembers a sample's name for the TYPE-after-samples leniency.
+func (p *textParser) sawSample(name []byte) {
+	if !bytes.Equal(name, p.lastSampled) {
+		p.lastSampled = name
+		p.sampled[*p.a.in.str(name)] = true
+	}
+}
+
+// keepComment decides whether a comment line is read: a HELP or TYPE line
+// for a wanted name that is not a repeat. A repeated HELP, a repeated
+// TYPE and a TYPE after the name's samples are skipped, which is the
+// leniency; other comments expfmt skips anyway.
+func (p *textParser) keepComment() bool {
+	line := p.lineAt()
+	keyword, name := commentFields(line[1:min(len(line), 513)])
+	var seen map[string]bool
+	switch string(keyword) {
+	case "HELP":
+		seen = p.helped
+	case "TYPE":
+		seen = p.typed
+	default:
+		return true // expfmt reads it as a plain comment, or fails on it
+	}
+	if bytes.IndexByte(name, '"') < 0 && !p.wants(name) {
+		return false
+	}
+	drop := seen[string(name)] || (string(keyword) == "TYPE" && p.sampled[string(name)])
+	seen[*p.a.in.str(name)] = true
+	return !drop
+}
+
+// commentFields returns the first two fields of a comment after '#', split
+// as strings.Fields splits (the old lenient pass did), without allocating.
+func commentFields(b []byte) (keyword, name []byte) {
+	var fields [2][]byte
+	n := 0
+	for i := 0; i < len(b) && n < 2; {
+		for i < len(b) {
+			r, size := rune(b[i]), 1
+			if r >= utf8.RuneSelf {
+				r, size = utf8.DecodeRune(b[i:])
+			}
+			if !unicode.IsSpace(r) {
+				break
+			}
+			i += size
+		}
+		start := i
+		for i < len(b) {
+			r, size := rune(b[i]), 1
+			if r >= utf8.RuneSelf {
+				r, size = utf8.DecodeRune(b[i:])
+			}
+			if unicode.IsSpace(r) {
+				break
+			}
+			i += size
+		}
+		if i > start {
+			fields[n] = b[start:i]
+			n++
+		}
+	}
+	if n < 2 {
+		return nil, nil
+	}
+	return fields[0], fields[1]
+}
+
+func (p *textParser) startComment() textState {
+	if p.skipBlankTab(); p.failed() {
+		return stDone
+	}
+	if p.c == '\n' {
+		return stStartOfLine
+	}
+	if p.readTokenUntilWhitespace(); p.failed() {
+		return stDone
+	}
+	if p.c == '\n' {
+		return stStartOfLine
+	}
+	help := string(p.tok) == "HELP"
+	if !help && string(p.tok) != "TYPE" {
+		return p.skipLine()
+	}
+	if p.skipBlankTab(); p.failed() {
+		return stDone
+	}
+	if p.readTokenAsMetricName(); p.failed() {
+		return stDone
+	}
+	if p.c == '\n' {
+		return stStartOfLine
+	}
+	if !isBlankOrTab(p.c) {
+		p.parseError("invalid metric name in comment")
+		return stDone
+	}
+	if p.setOrCreateCurrentMF(); p.failed() {
+		return stDone
+	}
+	if p.skipBlankTab(); p.failed() {
+		return stDone
+	}
+	if p.c == '\n' {
+		return stStartOfLine
+	}
+	if help {
+		return stReadingHelp
+	}
+	return stReadingType
+}
+
+func (p *textParser) readingMetricName() textState {
+	if p.readTokenAsMetricName(); p.failed() {
+		return stDone
+	}
+	if len(p.tok) == 0 {
+		p.parseError("invalid metric name")
+		return stDone
+	}
+	if p.setOrCreateCurrentMF(); p.failed() {
+		return stDone
+	}
+	if !p.mf.typed {
+		p.mf.typ, p.mf.typed = dto.MetricType_UNTYPED, true
+	}
+	p.haveMetric = true
+	if p.skipBlankTabIfCurrentBlankTab(); p.failed() {
+		return stDone
+	}
+	return stReadingLabels
+}
+
+// mfType is expfmt's currentMF.GetType(): COUNTER while there is none.
+func (p *textParser) mfType() dto.MetricType {
+	if p.mf == nil {
+		return dto.MetricType_COUNTER
+	}
+	return p.mf.typ
+}
+
+func (p *textParser) mfName() string {
+	if p.mf == nil {
+		return ""
+	}
+	return *p.mf.name
+}
+
+func isHistogramType(t dto.MetricType) bool {
+	return t == dto.MetricType_HISTOGRAM || t == dto.MetricType_GAUGE_HISTOGRAM
+}
+
+func (p *textParser) readingLabels() textState {
+	if t := p.mfType(); t == dto.MetricType_SUMMARY || isHistogramType(t) {
+		p.cur = p.cur[:0]
+		p.curName = p.mfName()
+		p.quantile = math.NaN()
+		p.bucket = math.NaN()
+	}
+	if p.c != '{' {
+		return stReadingValue
+	}
+	return stStartLabelName
+}
+
+func (p *textParser) startLabelName() textState {
+	if p.skipBlankTab(); p.failed() {
+		return stDone
+	}
+	if p.c == '}' {
+		if !p.haveMetric {
+			p.parseError("invalid metric name")
+			return stDone
+		}
+		if p.skipBlankTab(); p.failed() {
+			return stDone
+		}
+		return stReadingValue
+	}
+	if p.readTokenAsLabelName(); p.failed() {
+		return stDone
+	}
+	if len(p.tok) == 0 {
+		p.parseError(fmt.Sprintf("invalid label name for metric %q", p.mfName()))
+		return stDone
+	}
+	if p.skipBlankTabIfCurrentBlankTab(); p.failed() {
+		return stDone
+	}
+	if p.c != '=' {
+		if p.inBraces {
+			if p.inBracesPresent {
+				p.parseError(fmt.Sprintf("multiple metric names for metric %q", p.mfName()))
+				return stDone
+			}
+			switch p.c {
+			case ',':
+				if p.setOrCreateCurrentMF(); p.failed() {
+					return stDone
+				}
+				if !p.mf.typed {
+					p.mf.typ, p.mf.typed = dto.MetricType_UNTYPED, true
+				}
+				p.haveMetric = true
+				p.inBracesPresent = true
+				return stStartLabelName
+			case '}':
+				if p.setOrCreateCurrentMF(); p.failed() {
+					return stDone
+				}
+				if !p.mf.typed {
+					p.mf.typ, p.mf.typed = dto.MetricType_UNTYPED, true
+				}
+				p.haveMetric = true
+				if p.skipBlankTab(); p.failed() {
+					return stDone
+				}
+				return stReadingValue
+			default:
+				p.parseError(fmt.Sprintf("unexpected end of metric name %q", p.c))
+				return stDone
+			}
+		}
+		p.parseError(fmt.Sprintf("expected '=' after label name, found %q", p.c))
+		return stDone
+	}
+	name := p.tok
+	if string(name) == model.MetricNameLabel {
+		p.parseError(fmt.Sprintf("label name %q is reserved", model.MetricNameLabel))
+		return stDone
+	}
+	if !p.scheme.IsValidLabelName(unsafeString(name)) {
+		p.parseError(fmt.Sprintf("invalid label name %q", name))
+		return stDone
+	}
+	p.pn = append(p.pn[:0], name...)
+	t := p.mfType()
+	if (t != dto.MetricType_SUMMARY || string(name) != model.QuantileLabel) &&
+		(!isHistogramType(t) || string(name) != model.BucketLabel) {
+		if p.hasLabel(name) {
+			p.parseError(fmt.Sprintf("duplicate label names for metric %q", p.mfName()))
+			return stDone
+		}
+		p.labels = append(p.labels, nil)
+		p.pending = true
+	}
+	return stStartLabelValue
+}
+
+// hasLabel reports whether the line's pairs already name name.
+func (p *textParser) hasLabel(name []byte) bool {
+	for _, l := range p.labels {
+		if l != nil && *l.Name == string(name) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *textParser) startLabelValue() textState {
+	if p.skipBlankTab(); p.failed() {
+		return stDone
+	}
+	if p.c != '"' {
+		p.parseError(fmt.Sprintf("expected '\"' at start of label value, found %q", p.c))
+		return stDone
+	}
+	if p.readTokenAsLabelValue(); p.failed() {
+		return stDone
+	}
+	value := p.tok
+	if !utf8.Valid(value) {
+		p.parseError(fmt.Sprintf("invalid label value %q", value))
+		return stDone
+	}
+	pair := p.a.in.pair(p.pn, value)
+	if p.pending {
+		p.labels[len(p.labels)-1] = pair
+		p.pending = false
+	}
+	t := p.mfType()
+	if t == dto.MetricType_SUMMARY {
+		if string(p.pn) == model.QuantileLabel {
+			var err error
+			if p.quantile, err = parseFloat(value); err != nil {
+				p.parseError(fmt.Sprintf("expected float as value for 'quantile' label, got %q", value))
+				return stDone
+			}
+		} else {
+			p.setCur(pair)
+		}
+	}
+	if isHistogramType(t) {
+		if string(p.pn) == model.BucketLabel {
+			var err error
+			if p.bucket, err = parseFloat(value); err != nil {
+				p.parseError(fmt.Sprintf("expected float as value for 'le' label, got %q", value))
+				return stDone
+			}
+		} else {
+			p.setCur(pair)
+		}
+	}
+	if p.skipBlankTab(); p.failed() {
+		return stDone
+	}
+	switch p.c {
+	case ',':
+		return stStartLabelName
+	case '}':
+		if !p.haveMetric {
+			p.parseError("invalid metric name")
+			return stDone
+		}
+		if p.skipBlankTab(); p.failed() {
+			return stDone
+		}
+		return stReadingValue
+	default:
+		p.parseError(fmt.Sprintf("unexpected end of label value %q", value))
+		return stDone
+	}
+}
+
+// setCur is expfmt's currentLabels[name] = value.
+func (p *textParser) setCur(pair *dto.LabelPair) {
+	for i, l := range p.cur {
+		if l.Name == pair.Name {
+			p.cur[i] = pair
+			return
+		}
+	}
+	p.cur = append(p.cur, pair)
+}
+
+// curSignature hashes expfmt's currentLabels, __name__ included, as
+// model.LabelsToSignature does (order-independent).
+func (p *textParser) curSignature() uint64 {
+	sum := maphash.String(p.a.seed, p.curName)
+	for _, l := range p.cur {
+		sum += maphash.String(p.a.seed, *l.Name) ^ maphash.String(p.a.seed, *l.Value)*0x9e3779b97f4a7c15
+	}
+	return sum
+}
+
+// metric builds the line's metric with its pairs.
+func (p *textParser) metric() *dto.Metric {
+	m := p.a.metrics.get()
+	if len(p.labels) > 0 {
+		m.Label = p.a.pairPtrs.carve(len(p.labels), len(p.labels))
+		copy(m.Label, p.labels)
+	}
+	p.labels = p.labels[:0]
+	return m
+}
+
+func (p *textParser) readingValue() textState {
+	var m *dto.Metric
+	switch t := p.mfType(); {
+	case t == dto.MetricType_SUMMARY:
+		sig := p.curSignature()
+		if m = p.summaries[sig]; m == nil {
+			m = p.metric()
+			p.summaries[sig] = m
+			p.mf.metrics = append(p.mf.metrics, m)
+		}
+	case isHistogramType(t):
+		sig := p.curSignature()
+		if m = p.histograms[sig]; m == nil {
+			m = p.metric()
+			p.histograms[sig] = m
+			p.mf.metrics = append(p.mf.metrics, m)
+		}
+	default:
+		m = p.metric()
+		p.mf.metrics = append(p.mf.metrics, m)
+	}
+	p.labels = p.labels[:0]
+	if p.readTokenUntilWhitespace(); p.failed() {
+		return stDone
+	}
+	value, err := parseFloat(p.tok)
+	if err != nil {
+		p.parseError(fmt.Sprintf("expected float as value, got %q", p.tok))
+		return stDone
+	}
+	s := &p.a.slabs
+	switch p.mfType() {
+	case dto.MetricType_COUNTER:
+		c := s.counters.get()
+		c.Value = s.float(value)
+		m.Counter = c
+	case dto.MetricType_GAUGE:
+		g := s.gauges.get()
+		g.Value = s.float(value)
+		m.Gauge = g
+	case dto.MetricType_UNTYPED:
+		u := s.untyped.get()
+		u.Value = s.float(value)
+		m.Untyped = u
+	case dto.MetricType_SUMMARY:
+		if m.Summary == nil {
+			m.Summary = s.summaries.get()
+		}
+		switch {
+		case p.summaryCount:
+			m.Summary.SampleCount = s.uint(uint64(value))
+		case p.summarySum:
+			m.Summary.SampleSum = s.float(value)
+		case !math.IsNaN(p.quantile):
+			q := s.quantiles.get()
+			q.Quantile, q.Value = s.float(p.quantile), s.float(value)
+			m.Summary.Quantile = s.appendQuantile(m.Summary.Quantile, q)
+		}
+	case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
+		if m.Histogram == nil {
+			m.Histogram = s.histograms.get()
+		}
+		h := m.Histogram
+		switch {
+		case p.histogramCount:
+			if u := uint64(value); value == float64(u) {
+				h.SampleCount = s.uint(u)
+			} else {
+				if value < 0 {
+					p.parseError(fmt.Sprintf("negative count for histogram %q", p.mfName()))
+					return stDone
+				}
+				h.SampleCountFloat = s.float(value)
+			}
+		case p.histogramSum:
+			h.SampleSum = s.float(value)
+		case !math.IsNaN(p.bucket):
+			b := s.buckets.get()
+			b.UpperBound = s.float(p.bucket)
+			if u := uint64(value); value == float64(u) {
+				b.CumulativeCount = s.uint(u)
+			} else {
+				if value < 0 {
+					p.parseError(fmt.Sprintf("negative bucket population for histogram %q", p.mfName()))
+					return stDone
+				}
+				b.CumulativeCountFloat = s.float(value)
+			}
+			h.Bucket = s.appendBucket(h.Bucket, b, p.a.widest)
+		}
+	}
+	p.m = m
+	if p.c == '\n' {
+		return stStartOfLine
+	}
+	return stStartTimestamp
+}
+
+func (p *textParser) startTimestamp() textState {
+	if p.skipBlankTab(); p.failed() {
+		return stDone
+	}
+	if p.readTokenUntilWhitespace(); p.failed() {
+		return stDone
+	}
+	ts, err := strconv.ParseInt(unsafeString(p.tok), 10, 64)
+	if err != nil {
+		p.parseError(fmt.Sprintf("expected integer as timestamp, got %q", p.tok))
+		return stDone
+	}
+	p.m.TimestampMs = &ts
+	if p.readTokenUntilNewline(false); p.failed() {
+		return stDone
+	}
+	if len(p.tok) > 0 {
+		p.parseError(fmt.Sprintf("spurious string after timestamp: %q", p.tok))
+		return stDone
+	}
+	return stStartOfLine
+}
+
+func (p *textParser) readingHelp() textState {
+	if p.mf.help != nil {
+		p.parseError(fmt.Sprintf("second HELP line for metric name %q", p.mfName()))
+		return stDone
+	}
+	if p.readTokenUntilNewline(true); p.failed() {
+		return stDone
+	}
+	p.mf.help = p.a.in.str(p.tok)
+	return stStartOfLine
+}
+
+func (p *textParser) readingType() textState {
+	if p.mf.typed {
+		p.parseError(fmt.Sprintf("second TYPE line for metric name %q, or TYPE reported after samples", p.mfName()))
+		return stDone
+	}
+	if p.readTokenUntilNewline(false); p.failed() {
+		return stDone
+	}
+	typ := strings.ToUpper(string(p.tok))
+	t, ok := dto.MetricType_value[typ]
+	if !ok {
+		if typ != "GAUGEHISTOGRAM" {
+			p.parseError(fmt.Sprintf("unknown metric type %q", p.tok))
+			return stDone
+		}
+		t = int32(dto.MetricType_GAUGE_HISTOGRAM)
+	}
+	p.mf.typ, p.mf.typed = dto.MetricType(t), true
+	return stStartOfLine
+}
+
+// readTokenUntilWhitespace: the token from the byte last read up to a
+// blank, tab or newline, which is left in p.c.
+func (p *textParser) readTokenUntilWhitespace() {
+	start := p.pos - 1
+	i := start
+	for i < len(p.b) {
+		if c := p.b[i]; c == ' ' || c == '\t' || c == '\n' {
+			break
+		}
+		i++
+	}
+	if p.eof {
+		p.tok = p.b[:0]
+		return
+	}
+	p.tok = p.b[start:i]
+	if i >= len(p.b) {
+		p.pos, p.c, p.eof = len(p.b), 0, true
+		return
+	}
+	p.pos, p.c = i+1, p.b[i]
+}
+
+// readTokenUntilNewline: the token from the byte last read up to a
+// newline, resolving \\, \n and \" when escapes is set.
+func (p *textParser) readTokenUntilNewline(escapes bool) {
+	p.buf = p.buf[:0]
+	escaped := false
+	for !p.failed() {
+		if escapes && escaped {
+			switch p.c {
+			case '\\':
+				p.buf = append(p.buf, '\\')
+			case 'n':
+				p.buf = append(p.buf, '\n')
+			case '"':
+				p.buf = append(p.buf, '"')
+			default:
+				p.parseError(fmt.Sprintf("invalid escape sequence '\\%c'", p.c))
+				return
+			}
+			escaped = false
+		} else {
+			switch p.c {
+			case '\n':
+				p.tok = p.buf
+				return
+			case '\\':
+				escaped = true
+			default:
+				p.buf = append(p.buf, p.c)
+			}
+		}
+		p.read()
+	}
+	p.tok = p.buf
+}
+
+func isValidLabelNameStart(b byte) bool {
+	return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || b == '_' || b == '"'
+}
+
+// isValidLabelNameContinuation is expfmt's: inside quotes every byte
+// continues (expfmt converts the byte to a rune, always valid UTF-8).
+func isValidLabelNameContinuation(b byte, quoted bool) bool {
+	return isValidLabelNameStart(b) || (b >= '0' && b <= '9') || quoted
+}
+
+func isValidMetricNameStart(b byte) bool { return isValidLabelNameStart(b) || b == ':' }
+
+func isValidMetricNameContinuation(b byte, quoted bool) bool {
+	return isValidLabelNameContinuation(b, quoted) || b == ':'
+}
+
+// readTokenAsMetricName and readTokenAsLabelName read a name, quoted
+// (UTF-8, with escapes) or not, from the byte last read; the first byte
+// after it is left in p.c.
+func (p *textParser) readTokenAsMetricName() { p.readName(true) }
+
+func (p *textParser) readTokenAsLabelName() { p.readName(false) }
+
+func (p *textParser) readName(metric bool) {
+	p.tok = p.b[:0]
+	start := p.pos - 1
+	if metric && !isValidMetricNameStart(p.c) || !metric && !isValidLabelNameStart(p.c) {
+		return
+	}
+	// Fast path: an unquoted name of plain characters.
+	if p.c != '"' {
+		i := p.pos
+		for i < len(p.b) && isPlainNameByte(p.b[i], metric) {
+			i++
+		}
+		if i < len(p.b) && p.b[i] != '"' && p.b[i] != '\\' {
+			p.tok = p.b[start:i]
+			p.pos, p.c = i+1, p.b[i]
+			return
+		}
+	}
+	p.buf = p.buf[:0]
+	quoted, escaped := false, false
+	for !p.failed() {
+		if escaped {
+			switch p.c {
+			case '\\':
+				p.buf = append(p.buf, '\\')
+			case 'n':
+				p.buf = append(p.buf, '\n')
+			case '"':
+				p.buf = append(p.buf, '"')
+			default:
+				p.parseError(fmt.Sprintf("invalid escape sequence '\\%c'", p.c))
+				p.tok = p.buf
+				return
+			}
+			escaped = false
+		} else {
+			switch p.c {
+			case '"':
+				quoted = !quoted
+				if !quoted {
+					p.read()
+					p.tok = p.buf
+					return
+				}
+			case '\n':
+				kind := "label"
+				if metric {
+					kind = "metric"
+				}
+				p.parseError(fmt.Sprintf("%s name %q contains unescaped new-line", kind, p.buf))
+				p.tok = p.buf
+				return
+			case '\\':
+				escaped = true
+			default:
+				p.buf = append(p.buf, p.c)
+			}
+		}
+		p.read()
+		if metric {
+			if !isValidMetricNameContinuation(p.c, quoted) || (!quoted && p.c == ' ') {
+				break
+			}
+		} else if !isValidLabelNameContinuation(p.c, quoted) || (!quoted && p.c == '=') {
+			break
+		}
+	}
+	p.tok = p.buf
+}
+
+// isPlainNameByte: a byte an unquoted name continues with, other than '"'.
+func isPlainNameByte(b byte, metric bool) bool {
+	return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || b == '_' || (b >= '0' && b <= '9') || (metric && b == ':')
+}
+
+// readTokenAsLabelValue reads a quoted label value from the byte after the
+// opening quote; the closing quote is left in p.c.
+func (p *textParser) readTokenAsLabelValue() {
+	start := p.pos
+	// Fast path: no escape before the closing quote.
+	if i := bytes.IndexAny(p.b[start:], "\"\\\n"); i >= 0 && p.b[start+i] == '"' {
+		p.tok = p.b[start : start+i]
+		p.pos, p.c = start+i+1, '"'
+		return
+	}
+	p.buf = p.buf[:0]
+	escaped := false
+	for {
+		if p.read(); p.eof {
+			return
+		}
+		if escaped {
+			switch p.c {
+			case '"', '\\':
+				p.buf = append(p.buf, p.c)
+			case 'n':
+				p.buf = append(p.buf, '\n')
+			default:
+				p.parseError(fmt.Sprintf("invalid escape sequence '\\%c'", p.c))
+				return
+			}
+			escaped = false
+			continue
+		}
+		switch p.c {
+		case '"':
+			p.tok = p.buf
+			return
+		case '\n':
+			p.parseError(fmt.Sprintf("label value %q contains unescaped new-line", p.buf))
+			return
+		case '\\':
+			escaped = true
+		default:
+			p.buf = append(p.buf, p.c)
+		}
+	}
+}
+
+// setOrCreateCurrentMF finds or creates the family of the name in p.tok:
+// the name itself, else the summary or histogram it is the _sum, _count
+// (or _bucket) of.
+func (p *textParser) setOrCreateCurrentMF() {
+	p.summaryCount, p.summarySum = false, false
+	p.histogramCount, p.histogramSum = false, false
+	name := p.tok
+	if !p.scheme.IsValidMetricName(unsafeString(name)) {
+		p.parseError(fmt.Sprintf("invalid metric name %q", name))
+		return
+	}
+	if p.mf = p.a.byName[string(name)]; p.mf != nil {
+		return
+	}
+	base := summaryMetricName(name)
+	if p.mf = p.a.byName[string(base)]; p.mf != nil && p.mf.typ == dto.MetricType_SUMMARY {
+		p.summaryCount = isCount(name)
+		p.summarySum = isSum(name)
+		return
+	}
+	base = histogramMetricName(name)
+	if p.mf = p.a.byName[string(base)]; p.mf != nil && isHistogramType(p.mf.typ) {
+		p.histogramCount = isCount(name)
+		p.histogramSum = isSum(name)
+		return
+	}
+	p.mf = p.a.family(name, p.wanted == nil || p.wanted[string(name)])
+}
+
+func isCount(name []byte) bool  { return len(name) > 6 && string(name[len(name)-6:]) == "_count" }
+func isSum(name []byte) bool    { return len(name) > 4 && string(name[len(name)-4:]) == "_sum" }
+func isBucket(name []byte) bool { return len(name) > 7 && string(name[len(name)-7:]) == "_bucket" }
+
+func summaryMetricName(name []byte) []byte {
+	switch {
+	case isCount(name):
+		return name[:len(name)-6]
+	case isSum(name):
+		return name[:len(name)-4]
+	}
+	return name
+}
+
+func histogramMetricName(name []byte) []byte {
+	if isBucket(name) {
+		return name[:len(name)-7]
+	}
+	return summaryMetricName(name)
+}
+
+// parseFloat is expfmt's: strconv.ParseFloat without p, P or _.
+func parseFloat(b []byte) (float64, error) {
+	if bytes.ContainsAny(b, "pP_") {
+		return 0, errors.New("unsupported character in float")
+	}
+	return strconv.ParseFloat(unsafeString(b), 64)
+}
+
+// unsafeString views b as a string for a call that does not keep it.
+func unsafeString(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// normalizeHistogram is expfmt's: a histogram's counts are all integers or
+// all floats.
+func normalizeHistogram(h *dto.Histogram) {
+	if h == nil {
+		return
+	}
+	anyFloats := h.GetSampleCountFloat() != 0
+	for _, b := range h.GetBucket() {
+		anyFloats = anyFloats || b.GetCumulativeCountFloat() != 0
+	}
+	if !anyFloats {
+		return
+	}
+	if h.GetSampleCountFloat() == 0 {
+		v := float64(h.GetSampleCount())
+		h.SampleCountFloat, h.SampleCount = &v, nil
+	}
+	for _, b := range h.GetBucket() {
+		if b.GetCumulativeCountFloat() == 0 {
+			v := float64(b.GetCumulativeCount())
+			b.CumulativeCountFloat, b.CumulativeCount = &v, nil
+		}
+	}
+}
