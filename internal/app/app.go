@@ -111,7 +111,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 			return usage(env, err)
 		}
 		src = fleet
-	} else if src, err = scrape.New(cfg.Targets()); err != nil {
+	} else if src, err = scrape.New(scrapeTargets(cfg, opts)); err != nil {
 		return usage(env, err)
 	}
 	sk := &sink{store: store}
@@ -141,6 +141,16 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return ExitFailure
 	}
 	return ExitOK
+}
+
+// scrapeTargets are the configured targets, each told the profiles that
+// may read it, so its pages are decoded only as far as those read.
+func scrapeTargets(cfg *config.Config, opts model.StoreOptions) []scrape.Target {
+	targets := cfg.Targets()
+	for i := range targets {
+		targets[i].Profiles = opts.Candidates(targets[i].URL)
+	}
+	return targets
 }
 
 // usage reports a mistake in how resiltop was invoked.

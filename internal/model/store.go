@@ -226,21 +226,34 @@ func NewStore(o StoreOptions) *Store {
 	return s
 }
 
+// Candidates returns the profiles that may read target's pages: the forced
+// ones when the target is forced (--profile), else every profile, which
+// the Store narrows by detection on each page. A Source that decodes only
+// the families profiles read (scrape.Target.Profiles) is given these.
+func (o StoreOptions) Candidates(target string) []Profile {
+	force := o.forced(target)
+	if len(force) == 0 {
+		return o.Profiles
+	}
+	return slices.DeleteFunc(slices.Clone(o.Profiles), func(p Profile) bool { return !slices.Contains(force, p.Name()) })
+}
+
+// forced returns the profile names forced for target, if any.
+func (o StoreOptions) forced(target string) []string {
+	if force, ok := o.ForceByTarget[target]; ok {
+		return force
+	}
+	return o.Force
+}
+
 // applying returns the profiles to read a target's page with: the forced
 // ones when forced, else those that detect their convention on the page.
 func (s *Store) applying(target string, p *Page) []Profile {
-	force, ok := s.opts.ForceByTarget[target]
-	if !ok {
-		force = s.opts.Force
+	if len(s.opts.forced(target)) > 0 {
+		return s.opts.Candidates(target)
 	}
 	var out []Profile
 	for _, pr := range s.opts.Profiles {
-		if len(force) > 0 {
-			if slices.Contains(force, pr.Name()) {
-				out = append(out, pr)
-			}
-			continue
-		}
 		if detect(pr, p) {
 			out = append(out, pr)
 		}

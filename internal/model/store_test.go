@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -584,5 +585,33 @@ func TestHistoryIsDerivedOnce(t *testing.T) {
 				t.Errorf("an earlier snapshot changed under later ingests:\nbefore %s\n after %s", before, after)
 			}
 		})
+	}
+}
+
+func TestCandidates(t *testing.T) {
+	o := StoreOptions{Profiles: BuiltinProfiles, Force: []string{"envoy"},
+		ForceByTarget: map[string][]string{"mine": {"resiltop", "otel"}, "all": nil}}
+	names := func(ps []Profile) []string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, p.Name())
+		}
+		return out
+	}
+	tests := []struct {
+		target string
+		want   []string
+	}{
+		{"other", []string{"envoy"}},
+		{"mine", []string{"resiltop", "otel"}},
+		{"all", names(BuiltinProfiles)}, // forced to nothing: detection among all
+	}
+	for _, tc := range tests {
+		if got := names(o.Candidates(tc.target)); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.target, got, tc.want)
+		}
+	}
+	if got := names(StoreOptions{Profiles: BuiltinProfiles}.Candidates("x")); !slices.Equal(got, names(BuiltinProfiles)) {
+		t.Errorf("unforced: %v", got)
 	}
 }

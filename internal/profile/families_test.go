@@ -17,7 +17,9 @@ import (
 // same there: a Source that fetches or parses only those families (the
 // Prometheus source, the fast page reader) loses nothing.
 func TestFamiliesCoverWhatProfilesRead(t *testing.T) {
-	files := scrapetest.PageFiles(t, 20, "testdata/conventions/*/*.prom", "../../testdata/*/*.prom")
+	// Real exporters' pages shared between worktrees are read too when present.
+	files := scrapetest.PageFiles(t, 20, "testdata/conventions/*/*.prom", "../../testdata/*/*.prom",
+		"/work/shared/testdata/real/*.prom", "/work/shared/testdata/real/*.txt")
 	for _, file := range files {
 		b, err := os.ReadFile(file)
 		if err != nil {

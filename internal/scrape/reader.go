@@ -28,6 +28,16 @@ type Reader struct {
 	asm    *assembler
 }
 
+// NewReader returns a Reader for a target that the given profiles may
+// read (model.StoreOptions.Candidates); with none it decodes every family.
+func NewReader(profiles []model.Profile) *Reader {
+	var sets [][]string
+	for _, p := range profiles {
+		sets = append(sets, p.Families())
+	}
+	return newReader(sets)
+}
+
 func newReader(sets [][]string) *Reader {
 	return &Reader{sets: sets, asm: newAssembler()}
 }
@@ -183,7 +193,11 @@ func (a *assembler) page() *model.Page {
 	out := make([]*dto.MetricFamily, 0, n)
 	widest := 0
 	for i, f := range a.fams {
-		if !f.wanted || len(f.metrics) == 0 {
+		if !f.wanted {
+			a.skipped += len(f.metrics) // read only to resolve names
+			continue
+		}
+		if len(f.metrics) == 0 {
 			continue
 		}
 		mf := a.families.get()

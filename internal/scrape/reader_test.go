@@ -12,10 +12,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
+	"resiltop/internal/model"
+	"resiltop/internal/profile"
+	"resiltop/internal/report"
 	"resiltop/internal/scrape/scrapetest"
 )
 
@@ -280,4 +284,91 @@ func FuzzReaderMatchesExpfmt(f *testing.F) {
 		}
 		compare(t, body, ct, salt)
 	})
+}
+
+// TestReaderKeepsWhatProfilesSee reads every testdata page through a
+// Reader for the built-in profiles, the first time in full and then
+// filtered, and checks that the Store sees the same as from the whole page:
+// same targets (series count included), dependencies, values and findings.
+func TestReaderKeepsWhatProfilesSee(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	for path, body := range testPages(t) {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			opts := model.StoreOptions{Profiles: profile.Builtin()}
+			whole, filtered := model.NewStore(opts), model.NewStore(opts)
+			r := NewReader(opts.Candidates("t"))
+			for i := range 3 {
+				want, err := ParsePage(body, textCT, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := r.Read(body, textCT, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Series() != want.Series() {
+					t.Errorf("read %d: %d series, the whole page has %d", i, got.Series(), want.Series())
+				}
+				at := t0.Add(time.Duration(i) * time.Second)
+				whole.Ingest(model.Scrape{Target: "t", Time: at, Page: want})
+				filtered.Ingest(model.Scrape{Target: "t", Time: at, Page: got})
+			}
+			var w, g bytes.Buffer
+			now := t0.Add(2 * time.Second)
+			if err := report.JSON(&w, whole.Snapshot(now, time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			if err := report.JSON(&g, filtered.Snapshot(now, time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			if w.String() != g.String() {
+				t.Fatalf("filtered pages give another snapshot:\n%s", diff(w.String(), g.String()))
+			}
+		})
+	}
+}
+
+// TestReaderFilters checks what a Reader decodes over a target's life: all
+// of the first page, then only the families of the profiles present, and
+// all again when the page's families change.
+func TestReaderFilters(t *testing.T) {
+	envoyFamily := "envoy_cluster_upstream_rq"
+	native := "# TYPE resilience_calls_total counter\nresilience_calls_total{dependency=\"pg\",outcome=\"success\"} 1\n" +
+		"# TYPE app_requests_total counter\napp_requests_total{path=\"/\"} 5\n"
+	// Envoy's detection needs a cluster label on the first sample: a page
+	// without it does not detect, with it does, same family names.
+	noCluster := native + "# TYPE " + envoyFamily + " counter\n" + envoyFamily + "{x=\"y\"} 1\n"
+	withCluster := native + "# TYPE " + envoyFamily + " counter\n" + envoyFamily + "{envoy_cluster_name=\"pg\"} 1\n"
+	r4j := "# TYPE resilience4j_circuitbreaker_state gauge\nresilience4j_circuitbreaker_state{name=\"pg\",state=\"open\"} 1\n"
+	steps := []struct {
+		page string
+		want []string
+	}{
+		{native, []string{"app_requests_total", "resilience_calls_total"}},
+		{native, []string{"resilience_calls_total"}},
+		{noCluster, []string{"app_requests_total", envoyFamily, "resilience_calls_total"}},
+		{withCluster, []string{envoyFamily, "resilience_calls_total"}},
+		{native + r4j, []string{"app_requests_total", "resilience4j_circuitbreaker_state", "resilience_calls_total"}},
+		{native + r4j, []string{"resilience4j_circuitbreaker_state", "resilience_calls_total"}},
+	}
+	r := NewReader(profile.Builtin())
+	for i, s := range steps {
+		p, err := r.Read([]byte(s.page), textCT, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range p.Families {
+			got = append(got, f.GetName())
+		}
+		if !slices.Equal(got, s.want) {
+			t.Errorf("read %d: families %v, want %v", i, got, s.want)
+		}
+		if p.Series() != strings.Count(s.page, "\n")-strings.Count(s.page, "#") {
+			t.Errorf("read %d: %d series", i, p.Series())
+		}
+	}
+	if !slices.Contains(profile.Builtin()[slices.IndexFunc(profile.Builtin(), func(p model.Profile) bool { return p.Name() == "envoy" })].Families(), envoyFamily) {
+		t.Fatalf("%s is not an Envoy family any more; pick another", envoyFamily)
+	}
 }

@@ -57,6 +57,11 @@ type Target struct {
 	BodyLimit int64         // bytes after decompression; default 64 MiB
 	MaxSeries int           // Prometheus series per page; default 200,000
 	HTTP      commoncfg.HTTPClientConfig
+	// Profiles are the profiles that may read the target's pages
+	// (model.StoreOptions.Candidates). After a first full read, only the
+	// families of those present on the page are decoded (see Reader);
+	// none decodes every family.
+	Profiles []model.Profile
 }
 
 // WithDefaults returns t with its zero fields set to the defaults.
@@ -82,8 +87,9 @@ type Scraper struct {
 	target Target
 	client *http.Client
 
-	mu  sync.Mutex // held for a whole scrape: scrapes of one target never overlap
-	buf []byte     // read buffer reused between scrapes
+	mu     sync.Mutex // held for a whole scrape: scrapes of one target never overlap
+	buf    []byte     // read buffer reused between scrapes
+	reader *Reader    // decodes pages, keeping what it learned between scrapes
 }
 
 // NewScraper checks t and builds its HTTP client (TLS, authorization, basic
@@ -102,7 +108,7 @@ func NewScraper(t Target) (*Scraper, error) {
 	if err != nil {
 		return nil, fmt.Errorf("target %s: %w", t.URL, err)
 	}
-	return &Scraper{target: t, client: client}, nil
+	return &Scraper{target: t, client: client, reader: NewReader(t.Profiles)}, nil
 }
 
 // Target returns the target with its defaults filled in.
@@ -152,7 +158,7 @@ func (s *Scraper) scrape(ctx context.Context) (*model.Page, int64, error) {
 	if err != nil {
 		return nil, n, err
 	}
-	page, err := ParsePage(body, resp.Header.Get("Content-Type"), s.target.MaxSeries)
+	page, err := s.reader.Read(body, resp.Header.Get("Content-Type"), s.target.MaxSeries)
 	return page, n, err
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"resiltop/internal/model"
+	"resiltop/internal/profile"
 	"resiltop/internal/scrape/scrapetest"
 )
 
@@ -374,6 +375,27 @@ func TestTargetDefaults(t *testing.T) {
 		got := tc.in.WithDefaults()
 		if got.Timeout != tc.timeout || got.Interval <= 0 || got.BodyLimit != DefaultBodyLimit || got.MaxSeries != DefaultMaxSeries {
 			t.Errorf("%+v.WithDefaults() = %+v, want timeout %v", tc.in, got, tc.timeout)
+		}
+	}
+}
+
+// TestScraperDecodesWhatProfilesRead scrapes a real loopback target with
+// the built-in profiles: the first page in full, the next ones without the
+// families no profile reads, whose series still count.
+func TestScraperDecodesWhatProfilesRead(t *testing.T) {
+	page := goodPage + "# TYPE app_requests_total counter\napp_requests_total{path=\"/\"} 1\n"
+	url := scrapetest.ServeBytes(t, textCT, []byte(page))
+	s, err := NewScraper(Target{URL: url, Timeout: 10 * time.Second, Profiles: profile.Builtin()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int{2, 1, 1} {
+		res := s.Scrape(context.Background())
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		if got := len(res.Page.Families); got != want || res.Page.Series() != 2 {
+			t.Errorf("scrape %d: %d families, %d series; want %d and 2", i, got, res.Page.Series(), want)
 		}
 	}
 }

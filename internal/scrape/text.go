@@ -73,6 +73,8 @@ type textParser struct {
 	layout             uint64
 	lastName           []byte // name of the last sample line, for runs of one name
 	lastWanted         bool
+	lastSeries         int             // what a skipped line of lastName adds to model.Page.Skipped
+	composite          map[string]bool // skipped histograms and summaries, by their TYPE lines
 }
 
 // States of the parser, named after expfmt's state functions.
@@ -97,7 +99,7 @@ func (a *assembler) readText(body []byte, contentType string, format expfmt.Form
 	p := a.text
 	if p == nil {
 		p = &textParser{a: a, histograms: map[uint64]*dto.Metric{}, summaries: map[uint64]*dto.Metric{},
-			helped: map[string]bool{}, typed: map[string]bool{}, sampled: map[string]bool{}}
+			helped: map[string]bool{}, typed: map[string]bool{}, sampled: map[string]bool{}, composite: map[string]bool{}}
 		a.text = p
 	}
 	p.reset(body, wanted, maxSeries)
@@ -134,13 +136,14 @@ func (p *textParser) reset(body []byte, wanted map[string]bool, maxSeries int) {
 		tok: p.tok[:0], buf: p.buf[:0], pn: p.pn[:0], labels: p.labels[:0], cur: p.cur[:0],
 		quantile: math.NaN(), bucket: math.NaN(),
 		histograms: p.histograms, summaries: p.summaries,
-		helped: p.helped, typed: p.typed, sampled: p.sampled,
+		helped: p.helped, typed: p.typed, sampled: p.sampled, composite: p.composite,
 	}
 	clear(p.histograms)
 	clear(p.summaries)
 	clear(p.helped)
 	clear(p.typed)
 	clear(p.sampled)
+	clear(p.composite)
 }
 
 // failed is expfmt's p.err != nil: a parse error or the end of input.
@@ -269,7 +272,7 @@ func (p *textParser) keepSample() bool {
 	// The common case: the line repeats the last line's name.
 	if n := len(p.lastName); n > 0 && len(rest) > n && bytes.Equal(rest[:n], p.lastName) && isNameEnd(rest[n]) {
 		if !p.lastWanted {
-			p.skippedSeries(p.lastName)
+			p.a.skipped += p.lastSeries
 		}
 		return p.lastWanted
 	}
@@ -287,7 +290,8 @@ func (p *textParser) keepSample() bool {
 	if wanted {
 		p.sawSample(raw)
 	} else {
-		p.skippedSeries(name)
+		p.lastSeries = p.skippedSeries(name)
+		p.a.skipped += p.lastSeries
 	}
 	return wanted
 }
@@ -334,12 +338,23 @@ func (p *textParser) wants(name []byte) bool {
 	return false
 }
 
-// skippedSeries counts a skipped sample line as model.Page.Series counts:
-// a histogram or summary once, by its _count line.
-func (p *textParser) skippedSeries(name []byte) {
-	if !bytes.HasSuffix(name, []byte("_bucket")) && !bytes.HasSuffix(name, []byte("_sum")) {
-		p.a.skipped++
+// skippedSeries is what a skipped sample line named name adds to the
+// page's series as model.Page.Series counts them: a histogram or summary
+// (known by its TYPE line) once, by its _count line, anything else once a
+// line.
+func (p *textParser) skippedSeries(name []byte) int {
+	if p.composite[string(name)] {
+		return 0 // a quantile, or a bucket named without _bucket
 	}
+	for _, suffix := range []string{"_bucket", "_count", "_sum"} {
+		if base, ok := bytes.CutSuffix(name, []byte(suffix)); ok && p.composite[string(base)] {
+			if suffix == "_count" {
+				return 1
+			}
+			return 0
+		}
+	}
+	return 1
 }
 
 // sawSample remembers a sample's name for the TYPE-after-samples leniency.
@@ -356,7 +371,7 @@ func (p *textParser) sawSample(name []byte) {
 // leniency; other comments expfmt skips anyway.
 func (p *textParser) keepComment() bool {
 	line := p.lineAt()
-	keyword, name := commentFields(line[1:min(len(line), 513)])
+	keyword, name, typ := commentFields(line[1:min(len(line), 513)])
 	var seen map[string]bool
 	switch string(keyword) {
 	case "HELP":
@@ -367,6 +382,9 @@ func (p *textParser) keepComment() bool {
 		return true // expfmt reads it as a plain comment, or fails on it
 	}
 	if bytes.IndexByte(name, '"') < 0 && !p.wants(name) {
+		if string(keyword) == "TYPE" && isCompositeType(typ) {
+			p.composite[*p.a.in.str(name)] = true
+		}
 		return false
 	}
 	drop := seen[string(name)] || (string(keyword) == "TYPE" && p.sampled[string(name)])
@@ -374,17 +392,15 @@ func (p *textParser) keepComment() bool {
 	return !drop
 }
 
-// commentFields returns the first two fields of a comment after '#', split
-// as strings.Fields splits (the old lenient pass did), without allocating.
-func commentFields(b []byte) (keyword, name []byte) {
-	var fields [2][]byte
+// commentFields returns the first three fields of a comment after '#',
+// split as strings.Fields splits (the old lenient pass did), without
+// allocating; keyword and name are nil when there are fewer than two.
+func commentFields(b []byte) (keyword, name, typ []byte) {
+	var fields [3][]byte
 	n := 0
-	for i := 0; i < len(b) && n < 2; {
+	for i := 0; i < len(b) && n < len(fields); {
 		for i < len(b) {
-			r, size := rune(b[i]), 1
-			if r >= utf8.RuneSelf {
-				r, size = utf8.DecodeRune(b[i:])
-			}
+			r, size := utf8.DecodeRune(b[i:])
 			if !unicode.IsSpace(r) {
 				break
 			}
@@ -392,10 +408,7 @@ func commentFields(b []byte) (keyword, name []byte) {
 		}
 		start := i
 		for i < len(b) {
-			r, size := rune(b[i]), 1
-			if r >= utf8.RuneSelf {
-				r, size = utf8.DecodeRune(b[i:])
-			}
+			r, size := utf8.DecodeRune(b[i:])
 			if unicode.IsSpace(r) {
 				break
 			}
@@ -407,9 +420,20 @@ func commentFields(b []byte) (keyword, name []byte) {
 		}
 	}
 	if n < 2 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	return fields[0], fields[1]
+	return fields[0], fields[1], fields[2]
+}
+
+// isCompositeType reports a TYPE whose samples make one series per label
+// set across several lines.
+func isCompositeType(t []byte) bool {
+	for _, c := range []string{"histogram", "summary", "gauge_histogram", "gaugehistogram"} {
+		if bytes.EqualFold(t, []byte(c)) {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *textParser) startComment() textState {

@@ -339,16 +339,17 @@ func measure(name string, pid int, d time.Duration, phase func(context.Context, 
 // Store, and a stand-in for the UI takes snapshots as it would.
 // With w, every scrape is also recorded, as app's sink does.
 func pipeline(ctx context.Context, urls []string, cfg config, w *record.Writer, r *result) {
+	opts := model.StoreOptions{Profiles: profile.Builtin()}
 	targets := make([]scrape.Target, len(urls))
 	for i, u := range urls {
-		targets[i] = scrape.Target{URL: u, Interval: cfg.interval}
+		targets[i] = scrape.Target{URL: u, Interval: cfg.interval, Profiles: opts.Candidates(u)}
 	}
 	src, err := scrape.New(targets)
 	if err != nil {
 		r.record(0, err)
 		return
 	}
-	store := model.NewStore(model.StoreOptions{Profiles: profile.Builtin()})
+	store := model.NewStore(opts)
 	updates := make(chan struct{}, 1) // as app.watch: one pending signal is enough
 	var mu sync.Mutex                 // r is written by emit and by the snapshot loop
 	var wg sync.WaitGroup
