@@ -1,91 +1,14 @@
 package model
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"resiltop/internal/scrape/scrapetest"
 )
-
-// decodePage is the bare expfmt decode both benchmarks share: the text
-// parser for text, the delimited decoder for protobuf.
-func decodePage(b *testing.B, format expfmt.Format, body []byte) []*dto.MetricFamily {
-	if format == expfmt.FmtText {
-		p := expfmt.NewTextParser(model.UTF8Validation)
-		m, err := p.TextToMetricFamilies(bytes.NewReader(body))
-		if err != nil {
-			b.Fatal(err)
-		}
-		out := make([]*dto.MetricFamily, 0, len(m))
-		for _, f := range m {
-			out = append(out, f)
-		}
-		return out
-	}
-	dec := expfmt.NewDecoder(bytes.NewReader(body), format)
-	var out []*dto.MetricFamily
-	for {
-		f := &dto.MetricFamily{}
-		err := dec.Decode(f)
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		out = append(out, f)
-	}
-}
-
-// benchFormats names the formats of the benchmark page.
-var benchFormats = []struct {
-	name   string
-	format expfmt.Format
-}{{"text", expfmt.FmtText}, {"protobuf", expfmt.FmtProtoDelim}}
-
-// BenchmarkDecodeBaseline is bare expfmt decoding of scrapetest.Page10k, the
-// baseline BenchmarkIngest is compared with in the same run.
-func BenchmarkDecodeBaseline(b *testing.B) {
-	for _, f := range benchFormats {
-		body := scrapetest.Page10k(f.format)
-		b.Run(f.name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(body)))
-			for b.Loop() {
-				decodePage(b, f.format, body)
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/scrapetest.Samples, "ns/sample")
-		})
-	}
-}
-
-// BenchmarkIngest is decode + Page + Store.Ingest of the same page, one
-// scrape a second of one target, so history and rates are exercised.
-func BenchmarkIngest(b *testing.B) {
-	for _, f := range benchFormats {
-		body := scrapetest.Page10k(f.format)
-		b.Run(f.name, func(b *testing.B) {
-			s := newStore(StoreOptions{})
-			t := t0
-			b.ReportAllocs()
-			b.SetBytes(int64(len(body)))
-			for b.Loop() {
-				page := NewPage(decodePage(b, f.format, body))
-				t = t.Add(time.Second)
-				s.Ingest(Scrape{Target: "http://bench/metrics", Time: t, Page: page})
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/scrapetest.Samples, "ns/sample")
-		})
-	}
-}
 
 // BenchmarkSnapshot derives a snapshot of 500 dependencies (5 targets × 100)
 // with 60 scrapes of history each, all inside the window. "unchanged" takes

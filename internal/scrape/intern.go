@@ -1,6 +1,9 @@
 package scrape
 
-import dto "github.com/prometheus/client_model/go"
+import (
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/model"
+)
 
 // maxInterned bounds the strings an interner keeps: a target whose label
 // values churn (request ids, timestamps) starts afresh past it instead of
@@ -13,11 +16,15 @@ const maxInterned = 1 << 16
 type interner struct {
 	strs  map[string]*string
 	pairs map[string]map[string]*dto.LabelPair // name → value → pair
+	raw   map[string]*dto.LabelPair            // `name="value"` as on a text page → pair
+	proto map[string]*dto.LabelPair            // an encoded LabelPair → pair, checked under protoScheme
 	n     int
+
+	protoScheme model.ValidationScheme
 }
 
 func newInterner() *interner {
-	return &interner{strs: map[string]*string{}, pairs: map[string]map[string]*dto.LabelPair{}}
+	return &interner{strs: map[string]*string{}, pairs: map[string]map[string]*dto.LabelPair{}, raw: map[string]*dto.LabelPair{}, proto: map[string]*dto.LabelPair{}}
 }
 
 // trim starts afresh when the interner has grown past its bound; called
@@ -26,6 +33,8 @@ func (in *interner) trim() {
 	if in.n > maxInterned {
 		clear(in.strs)
 		clear(in.pairs)
+		clear(in.raw)
+		clear(in.proto)
 		in.n = 0
 	}
 }

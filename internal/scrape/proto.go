@@ -4,22 +4,109 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
+	"math"
+	"unicode/utf8"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// Field numbers of io.prometheus.client messages that the skipping scan reads.
+// Field numbers of the io.prometheus.client messages read from the wire.
 const (
 	fieldFamilyName      = 1
+	fieldFamilyHelp      = 2
+	fieldFamilyType      = 3
 	fieldFamilyMetric    = 4
+	fieldMetricLabel     = 1
+	fieldMetricGauge     = 2
+	fieldMetricCounter   = 3
 	fieldMetricSummary   = 4
+	fieldMetricUntyped   = 5
+	fieldMetricTimestamp = 6
 	fieldMetricHistogram = 7
 	fieldSummaryQuantile = 3 // also Histogram.bucket
+	fieldLabelName       = 1
+	fieldLabelValue      = 2
 )
+
+// decodeFamily decodes one wanted family into a's families and returns its
+// series. The usual messages are decoded from the wire into slabs, label
+// pairs interned by their bytes; a family with anything else (exemplars,
+// native histograms, created timestamps, unknown fields, a repeated
+// singular field, malformed wire) is decoded by proto.Unmarshal, which
+// gives the exact semantics or the error. Either way the family is then
+// checked as expfmt's decoder checks it.
+func (a *assembler) decodeFamily(msg []byte, scheme model.ValidationScheme) (int, error) {
+	mark := len(a.decoded)
+	f, ok := a.wireFamily(msg, scheme)
+	if !ok {
+		a.decoded = a.decoded[:mark]
+		f = &dto.MetricFamily{}
+		if err := proto.Unmarshal(msg, f); err != nil {
+			return 0, err
+		}
+		if err := checkFamily(f, scheme); err != nil {
+			return 0, err
+		}
+		for _, m := range f.Metric {
+			for i, l := range m.Label {
+				if l.Name != nil && l.Value != nil {
+					m.Label[i] = a.in.pair([]byte(*l.Name), []byte(*l.Value)) // interned, as signature needs
+				}
+			}
+		}
+	} else if !scheme.IsValidMetricName(f.GetName()) {
+		return 0, fmt.Errorf("invalid metric name %q", f.GetName())
+	}
+	fam, seen := a.byName[f.GetName()]
+	if !seen {
+		fam = a.family([]byte(f.GetName()), true)
+		fam.help, fam.typ, fam.typed = f.Help, f.GetType(), f.Type != nil
+	}
+	fam.metrics = append(fam.metrics, f.Metric...)
+	a.decoded = a.decoded[:mark]
+	return seriesOf(f), nil
+}
+
+// wireFamily decodes the usual MetricFamily from the wire; false when the
+// message holds anything else or a label fails expfmt's checks (then
+// proto.Unmarshal and checkFamily decide, and word the error).
+func (a *assembler) wireFamily(msg []byte, scheme model.ValidationScheme) (*dto.MetricFamily, bool) {
+	f := &a.wire
+	*f = dto.MetricFamily{}
+	ok := true
+	metrics := len(a.decoded)
+	all := eachField(msg, func(num protowire.Number, typ protowire.Type, v []byte) {
+		switch {
+		case !ok:
+		case num == fieldFamilyName && typ == protowire.BytesType:
+			f.Name = a.in.str(v)
+		case num == fieldFamilyHelp && typ == protowire.BytesType:
+			f.Help = a.in.str(v)
+		case num == fieldFamilyType:
+			t, good := varint(typ, v)
+			_, known := dto.MetricType_name[int32(t)]
+			ok = good && known && t <= math.MaxInt32
+			f.Type = typePtrs[dto.MetricType(t)]
+		case num == fieldFamilyMetric && typ == protowire.BytesType:
+			var m *dto.Metric
+			if m, ok = a.wireMetric(v, scheme); ok {
+				a.decoded = append(a.decoded, m)
+			}
+		default:
+			ok = false
+		}
+	})
+	if !all || !ok {
+		return nil, false
+	}
+	f.Metric = a.decoded[metrics:]
+	return f, true
+}
 
 // readProto reads a protobuf-delimited page into a's families. Each
 // message's name is read from the wire first; an unwanted family is
@@ -57,23 +144,14 @@ func (a *assembler) readProto(body []byte, format expfmt.Format, maxSeries int, 
 			}
 			continue
 		}
-		f := &dto.MetricFamily{}
-		if err := proto.Unmarshal(msg, f); err != nil {
+		fam, err := a.decodeFamily(msg, scheme)
+		if err != nil {
 			return 0, protoError(err)
 		}
-		if err := checkFamily(f, scheme); err != nil {
-			return 0, protoError(err)
-		}
-		series += seriesOf(f)
+		series += fam
 		if maxSeries > 0 && series > maxSeries {
 			return 0, tooManySeries(maxSeries)
 		}
-		fam, seen := a.byName[f.GetName()]
-		if !seen {
-			fam = a.family([]byte(f.GetName()), true)
-			fam.help, fam.typ = f.Help, f.GetType()
-		}
-		fam.metrics = append(fam.metrics, f.Metric...)
 	}
 	return layout, nil
 }
@@ -167,8 +245,9 @@ func skippedFamily(msg []byte) (series, metrics int) {
 	return series, metrics
 }
 
-// eachField calls fn for every field of an encoded message, with the
-// field's bytes for length-delimited fields; false when malformed.
+// eachField calls fn for every field of an encoded message with the
+// field's payload for length-delimited fields, its encoded value for the
+// others; false when malformed.
 func eachField(msg []byte, fn func(protowire.Number, protowire.Type, []byte)) bool {
 	for len(msg) > 0 {
 		num, typ, n := protowire.ConsumeTag(msg)
@@ -181,6 +260,9 @@ func eachField(msg []byte, fn func(protowire.Number, protowire.Type, []byte)) bo
 			v, n = protowire.ConsumeBytes(msg)
 		} else {
 			n = protowire.ConsumeFieldValue(num, typ, msg)
+			if n >= 0 {
+				v = msg[:n]
+			}
 		}
 		if n < 0 {
 			return false
@@ -189,4 +271,247 @@ func eachField(msg []byte, fn func(protowire.Number, protowire.Type, []byte)) bo
 		msg = msg[n:]
 	}
 	return true
+}
+
+// varint and double decode a field's encoded value; ok is false when the
+// wire type is not the field's.
+func varint(typ protowire.Type, v []byte) (uint64, bool) {
+	x, n := protowire.ConsumeVarint(v)
+	return x, typ == protowire.VarintType && n > 0
+}
+
+func double(typ protowire.Type, v []byte) (float64, bool) {
+	x, n := protowire.ConsumeFixed64(v)
+	return math.Float64frombits(x), typ == protowire.Fixed64Type && n > 0
+}
+
+// wireMetric decodes a Metric of labels, one value, a timestamp.
+func (a *assembler) wireMetric(msg []byte, scheme model.ValidationScheme) (*dto.Metric, bool) {
+	m := a.metrics.get()
+	labels := a.pairs[:0]
+	ok := true
+	ok = eachField(msg, func(num protowire.Number, typ protowire.Type, v []byte) {
+		if !ok {
+			return
+		}
+		bytesField := typ == protowire.BytesType
+		switch {
+		case num == fieldMetricLabel && bytesField:
+			var pair *dto.LabelPair
+			pair, ok = a.wirePair(v, scheme)
+			labels = append(labels, pair)
+		case num == fieldMetricGauge && bytesField && m.Gauge == nil:
+			m.Gauge = a.gauges.get()
+			m.Gauge.Value, ok = a.wireValue(v)
+		case num == fieldMetricCounter && bytesField && m.Counter == nil:
+			m.Counter = a.counters.get()
+			ok = eachField(v, func(num protowire.Number, typ protowire.Type, v []byte) {
+				switch {
+				case !ok:
+				case num == 1:
+					x, good := double(typ, v)
+					m.Counter.Value, ok = a.float(x), good
+				case num == 3 && typ == protowire.BytesType && m.Counter.CreatedTimestamp == nil:
+					m.Counter.CreatedTimestamp, ok = a.wireTimestamp(v)
+				default:
+					ok = false
+				}
+			}) && ok
+		case num == fieldMetricUntyped && bytesField && m.Untyped == nil:
+			m.Untyped = a.untyped.get()
+			m.Untyped.Value, ok = a.wireValue(v)
+		case num == fieldMetricSummary && bytesField && m.Summary == nil:
+			m.Summary, ok = a.wireSummary(v)
+		case num == fieldMetricHistogram && bytesField && m.Histogram == nil:
+			m.Histogram, ok = a.wireHistogram(v)
+		case num == fieldMetricTimestamp:
+			var ts uint64
+			ts, ok = varint(typ, v)
+			t := int64(ts)
+			m.TimestampMs = &t
+		default:
+			ok = false
+		}
+	}) && ok
+	a.pairs = labels[:0]
+	if !ok {
+		return nil, false
+	}
+	if len(labels) > 0 {
+		m.Label = a.pairPtrs.carve(len(labels), len(labels))
+		copy(m.Label, labels)
+	}
+	return m, true
+}
+
+// wireValue decodes a Gauge's or Untyped's value: field 1 and nothing else.
+func (a *assembler) wireValue(msg []byte) (*float64, bool) {
+	var value *float64
+	ok := true
+	ok = eachField(msg, func(num protowire.Number, typ protowire.Type, v []byte) {
+		x, good := double(typ, v)
+		if num != 1 || !good {
+			ok = false
+			return
+		}
+		value = a.float(x)
+	}) && ok
+	return value, ok
+}
+
+// wirePair returns the interned pair of an encoded LabelPair, checked as
+// expfmt checks labels; false when it is not a plain name and value or
+// fails the checks.
+func (a *assembler) wirePair(msg []byte, scheme model.ValidationScheme) (*dto.LabelPair, bool) {
+	in := a.in
+	if in.protoScheme != scheme {
+		clear(in.proto)
+		in.protoScheme = scheme
+	}
+	if p, ok := in.proto[string(msg)]; ok {
+		return p, true
+	}
+	var name, value []byte
+	ok := true
+	ok = eachField(msg, func(num protowire.Number, typ protowire.Type, v []byte) {
+		switch {
+		case num == fieldLabelName && typ == protowire.BytesType:
+			name = v
+		case num == fieldLabelValue && typ == protowire.BytesType:
+			value = v
+		default:
+			ok = false
+		}
+	}) && ok
+	if !ok || name == nil || value == nil || !utf8.Valid(value) || !scheme.IsValidLabelName(unsafeString(name)) {
+		return nil, false
+	}
+	p := in.pair(name, value)
+	in.proto[string(msg)] = p
+	in.n++
+	return p, true
+}
+
+// wireTimestamp decodes a google.protobuf.Timestamp.
+func (a *assembler) wireTimestamp(msg []byte) (*timestamppb.Timestamp, bool) {
+	ts := a.timestamps.get()
+	ok := true
+	ok = eachField(msg, func(num protowire.Number, typ protowire.Type, v []byte) {
+		x, good := varint(typ, v)
+		switch {
+		case !ok || !good:
+			ok = false
+		case num == 1:
+			ts.Seconds = int64(x)
+		case num == 2:
+			ts.Nanos = int32(x)
+		default:
+			ok = false
+		}
+	}) && ok
+	return ts, ok
+}
+
+// wireSummary decodes a Summary of count, sum, quantiles and created time.
+func (a *assembler) wireSummary(msg []byte) (*dto.Summary, bool) {
+	s := a.summaries.get()
+	ok := true
+	ok = eachField(msg, func(num protowire.Number, typ protowire.Type, v []byte) {
+		if !ok {
+			return
+		}
+		switch num {
+		case 1:
+			var x uint64
+			x, ok = varint(typ, v)
+			s.SampleCount = a.uint(x)
+		case 2:
+			var x float64
+			x, ok = double(typ, v)
+			s.SampleSum = a.float(x)
+		case fieldSummaryQuantile:
+			q := a.quantiles.get()
+			ok = typ == protowire.BytesType && eachField(v, func(num protowire.Number, typ protowire.Type, v []byte) {
+				x, good := double(typ, v)
+				switch {
+				case !good || !ok:
+					ok = false
+				case num == 1:
+					q.Quantile = a.float(x)
+				case num == 2:
+					q.Value = a.float(x)
+				default:
+					ok = false
+				}
+			}) && ok
+			s.Quantile = a.appendQuantile(s.Quantile, q)
+		case 4:
+			ok = typ == protowire.BytesType && s.CreatedTimestamp == nil
+			if ok {
+				s.CreatedTimestamp, ok = a.wireTimestamp(v)
+			}
+		default:
+			ok = false
+		}
+	}) && ok
+	return s, ok
+}
+
+// wireHistogram decodes a classic Histogram: count, sum, buckets, the float
+// count and created time; native histogram fields are left to
+// proto.Unmarshal.
+func (a *assembler) wireHistogram(msg []byte) (*dto.Histogram, bool) {
+	h := a.histograms.get()
+	ok := true
+	ok = eachField(msg, func(num protowire.Number, typ protowire.Type, v []byte) {
+		if !ok {
+			return
+		}
+		switch num {
+		case 1:
+			var x uint64
+			x, ok = varint(typ, v)
+			h.SampleCount = a.uint(x)
+		case 2:
+			var x float64
+			x, ok = double(typ, v)
+			h.SampleSum = a.float(x)
+		case fieldSummaryQuantile:
+			b := a.buckets.get()
+			ok = typ == protowire.BytesType && eachField(v, func(num protowire.Number, typ protowire.Type, v []byte) {
+				if !ok {
+					return
+				}
+				switch num {
+				case 1:
+					var x uint64
+					x, ok = varint(typ, v)
+					b.CumulativeCount = a.uint(x)
+				case 2:
+					var x float64
+					x, ok = double(typ, v)
+					b.UpperBound = a.float(x)
+				case 4:
+					var x float64
+					x, ok = double(typ, v)
+					b.CumulativeCountFloat = a.float(x)
+				default:
+					ok = false
+				}
+			}) && ok
+			h.Bucket = a.appendBucket(h.Bucket, b, a.widest)
+		case 4:
+			var x float64
+			x, ok = double(typ, v)
+			h.SampleCountFloat = a.float(x)
+		case 15:
+			ok = typ == protowire.BytesType && h.CreatedTimestamp == nil
+			if ok {
+				h.CreatedTimestamp, ok = a.wireTimestamp(v)
+			}
+		default:
+			ok = false
+		}
+	}) && ok
+	return h, ok
 }

@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"slices"
 	"strings"
+	"unsafe"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -91,34 +92,32 @@ type family struct {
 	name    *string
 	help    *string
 	typ     dto.MetricType
-	typed   bool // a TYPE line or a sample fixed the type (expfmt's Type != nil)
+	typed   bool // a TYPE line or a sample fixed the type (expfmt's Type != nil; protobuf's type field)
 	wanted  bool // decoded into the page; others are kept only to resolve names
 	metrics []*dto.Metric
-}
-
-// sigKey identifies a series of a page: its family's index and label hash.
-type sigKey struct {
-	fam int
-	sig uint64
 }
 
 // assembler collects one target's families page by page, reusing its
 // tables between pages and carving dto objects from slabs.
 type assembler struct {
 	slabs
-	in      *interner
-	fams    []*family // this page's, in order of appearance
-	spare   []*family // records to reuse
-	byName  map[string]*family
-	sigs    map[sigKey]*dto.Metric
-	seed    maphash.Seed
-	widest  int         // most buckets of one histogram on the last page
-	text    *textParser // reused between text pages
-	skipped int         // series of skipped families on this page, as model.Page.Series counts them
+	in        *interner
+	fams      []*family // this page's, in order of appearance
+	spare     []*family // records to reuse
+	byName    map[string]*family
+	sigs      sigTable // the page's series by family and label set
+	seed      maphash.Seed
+	widest    int              // most buckets of one histogram on the last page
+	text      *textParser      // reused between text pages
+	normalize bool             // the page is text: histograms get expfmt's normalisation
+	wire      dto.MetricFamily // the protobuf family being decoded
+	decoded   []*dto.Metric    // its metrics
+	pairs     []*dto.LabelPair // a metric's labels being decoded
+	skipped   int              // series of skipped families on this page, as model.Page.Series counts them
 }
 
 func newAssembler() *assembler {
-	return &assembler{in: newInterner(), byName: map[string]*family{}, sigs: map[sigKey]*dto.Metric{}, seed: maphash.MakeSeed()}
+	return &assembler{in: newInterner(), byName: map[string]*family{}, seed: maphash.MakeSeed()}
 }
 
 // read decodes body, only the wanted families unless wanted is nil, and
@@ -130,7 +129,8 @@ func (a *assembler) read(body []byte, contentType string, maxSeries int, wanted 
 		layout uint64
 		err    error
 	)
-	if format.FormatType() == expfmt.TypeProtoDelim {
+	a.normalize = format.FormatType() != expfmt.TypeProtoDelim
+	if !a.normalize {
 		layout, err = a.readProto(body, format, maxSeries, wanted)
 	} else {
 		layout, err = a.readText(body, contentType, format, maxSeries, wanted)
@@ -149,7 +149,7 @@ func (a *assembler) reset() {
 	}
 	a.fams = a.fams[:0]
 	clear(a.byName)
-	clear(a.sigs)
+	a.sigs.reset()
 	a.skipped = 0
 }
 
@@ -201,14 +201,20 @@ func (a *assembler) page() *model.Page {
 			continue
 		}
 		mf := a.families.get()
-		mf.Name, mf.Help, mf.Type = f.name, f.help, typePtrs[f.typ]
+		mf.Name, mf.Help = f.name, f.help
+		if f.typed {
+			mf.Type = typePtrs[f.typ]
+		}
 		ms := a.metricPtrs.carve(0, len(f.metrics))
 		for _, m := range f.metrics {
-			k := sigKey{i, a.signature(m.Label)}
-			if prev, dup := a.sigs[k]; dup && sameLabels(prev.Label, m.Label) {
+			k := signature(m.Label) ^ mix(uint64(i)+1)
+			if prev := a.sigs.get(k); prev != nil && sameLabels(prev.Label, m.Label) {
 				continue
 			}
-			a.sigs[k] = m
+			a.sigs.put(k, m)
+			if a.normalize {
+				normalizeHistogram(m.Histogram)
+			}
 			dedupBuckets(m.Histogram)
 			widest = max(widest, len(m.GetHistogram().GetBucket()))
 			ms = append(ms, m)
@@ -260,15 +266,27 @@ func dedupBuckets(h *dto.Histogram) {
 }
 
 // signature hashes a label set independently of label order: the sum of
-// each pair's hash. Collisions are resolved by sameLabels.
-func (a *assembler) signature(labels []*dto.LabelPair) uint64 {
+// each pair's hash. Pairs are interned, so a pair's address stands for its
+// name and value. Collisions are resolved by sameLabels.
+func signature(labels []*dto.LabelPair) uint64 {
 	var sum uint64
 	for _, l := range labels {
-		// Multiplying the value's hash by an odd constant binds it to its
-		// name, so {a="x",b="y"} and {a="y",b="x"} differ.
-		sum += maphash.String(a.seed, l.GetName()) ^ maphash.String(a.seed, l.GetValue())*0x9e3779b97f4a7c15
+		sum += pairHash(l)
 	}
 	return sum
+}
+
+// pairHash hashes an interned pair by its address (Go's heap does not move).
+func pairHash(l *dto.LabelPair) uint64 { return mix(uint64(uintptr(unsafe.Pointer(l)))) }
+
+// mix is splitmix64's finalizer: addresses differ in few bits, their
+// hashes in about half.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // sameLabels compares two label sets regardless of order.

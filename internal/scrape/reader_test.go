@@ -10,12 +10,15 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"google.golang.org/protobuf/proto"
 
 	"resiltop/internal/model"
 	"resiltop/internal/profile"
@@ -175,6 +178,15 @@ func compare(t *testing.T, body []byte, ct string, salt byte) []*dto.MetricFamil
 	if w, g := dump(want), dump(got.Families); w != g {
 		t.Fatalf("full read differs from expfmt:\n%s", diff(w, g))
 	}
+	if expfmt.Format(ct).FormatType() == expfmt.TypeProtoDelim {
+		// Decoded from the wire by hand: every field must match, exemplars
+		// and created timestamps included.
+		for i, f := range want {
+			if !proto.Equal(f, got.Families[i]) {
+				t.Fatalf("family %s differs from expfmt's:\n%v\n%v", f.GetName(), f, got.Families[i])
+			}
+		}
+	}
 	wanted := pick(want, salt)
 	a := newAssembler()
 	for range 2 { // twice: the second read reuses the tables and interned strings
@@ -273,7 +285,8 @@ func FuzzReaderMatchesExpfmt(f *testing.F) {
 		f.Add([]byte(p), true, byte(1))
 	}
 	f.Add(scrapetest.Page10k(expfmt.FmtText)[:4096], false, byte(2))
-	f.Add(scrapetest.Page10k(expfmt.FmtProtoDelim)[:4096], false, byte(0))
+	f.Add(scrapetest.Page10k(expfmt.FmtProtoDelim)[:4096], false, byte(3))
+	f.Add(clientGolangPage(f), false, byte(7))
 	f.Fuzz(func(t *testing.T, body []byte, utf8Names bool, salt byte) {
 		ct := textCT
 		if utf8Names {
@@ -370,5 +383,54 @@ func TestReaderFilters(t *testing.T) {
 	}
 	if !slices.Contains(profile.Builtin()[slices.IndexFunc(profile.Builtin(), func(p model.Profile) bool { return p.Name() == "envoy" })].Families(), envoyFamily) {
 		t.Fatalf("%s is not an Envoy family any more; pick another", envoyFamily)
+	}
+}
+
+// clientGolangPage is a protobuf page as client_golang writes it: created
+// timestamps on counters, summaries and histograms, an exemplar, a native
+// histogram beside a classic one, a summary, a unit-less gauge vector.
+func clientGolangPage(t testing.TB) []byte {
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "calls_total", Help: "Calls."}, []string{"dependency"})
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "in_flight"}, []string{"dependency"})
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "latency_seconds", Help: "Latency.", Buckets: []float64{0.1, 1}})
+	n := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "native_seconds", NativeHistogramBucketFactor: 1.1})
+	s := prometheus.NewSummary(prometheus.SummaryOpts{Name: "size_bytes", Objectives: map[float64]float64{0.5: 0.05, 0.99: 0.001}})
+	reg.MustRegister(c, g, h, n, s)
+	c.WithLabelValues("pg").Add(3)
+	c.WithLabelValues("mail").(prometheus.ExemplarAdder).AddWithExemplar(1, prometheus.Labels{"trace_id": "abc"})
+	g.WithLabelValues("pg").Set(math.Inf(1))
+	for _, v := range []float64{0.05, 0.5, 2} {
+		h.Observe(v)
+		n.Observe(v)
+		s.Observe(v * 100)
+	}
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return protobufOf(t, fams)
+}
+
+func TestClientGolangPageMatchesExpfmt(t *testing.T) {
+	page := clientGolangPage(t)
+	for salt := range byte(3) {
+		compare(t, page, string(expfmt.FmtProtoDelim), salt)
+	}
+}
+
+// TestParseFloatIsStrconv checks parseFloat's own decimal path against
+// strconv, sign of zero and last bit included.
+func TestParseFloatIsStrconv(t *testing.T) {
+	for _, s := range []string{"0", "-0", "1", "-1", "1.", ".5", "-.5", "0.1", "3.3333333333333", "123456789012345",
+		"1234567890123456", "999999999999999.9", "0.000000000000001", "1e3", "+5", "NaN", "-Inf", ".", "-", "", "1_0", "0x1p3", "1.2.3", "--1"} {
+		got, gerr := parseFloat(s)
+		want, werr := strconv.ParseFloat(s, 64)
+		if strings.ContainsAny(s, "pP_") {
+			werr = errors.New("unsupported")
+		}
+		if (gerr != nil) != (werr != nil) || (werr == nil && math.Float64bits(got) != math.Float64bits(want) && !math.IsNaN(want)) {
+			t.Errorf("%q: %v, %v; strconv %v, %v", s, got, gerr, want, werr)
+		}
 	}
 }

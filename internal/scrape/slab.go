@@ -1,6 +1,9 @@
 package scrape
 
-import dto "github.com/prometheus/client_model/go"
+import (
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
 
 // Chunk sizes of the slabs: a chunk holds about as many objects as the last
 // page used, within these bounds.
@@ -68,6 +71,7 @@ type slabs struct {
 	quantPtrs  slab[*dto.Quantile]
 	metricPtrs slab[*dto.Metric]
 	families   slab[dto.MetricFamily]
+	timestamps slab[timestamppb.Timestamp]
 }
 
 func (s *slabs) resize() {
@@ -86,6 +90,7 @@ func (s *slabs) resize() {
 	s.quantPtrs.resize()
 	s.metricPtrs.resize()
 	s.families.resize()
+	s.timestamps.resize()
 }
 
 func (s *slabs) float(v float64) *float64 {

@@ -52,7 +52,7 @@ type textParser struct {
 	m               *dto.Metric      // the metric the line's value went to
 	labels          []*dto.LabelPair // the line's label pairs (expfmt's currentLabelPairs)
 	pending         bool             // labels ends in a pair whose value is still to be read
-	curName         string           // expfmt's currentLabels["__name__"]
+	curName         *string          // expfmt's currentLabels["__name__"]: an interned family name
 	cur             []*dto.LabelPair // the rest of expfmt's currentLabels
 	quantile        float64
 	bucket          float64
@@ -62,18 +62,31 @@ type textParser struct {
 	histogramSum    bool
 	inBraces        bool
 	inBracesPresent bool
-	histograms      map[uint64]*dto.Metric
-	summaries       map[uint64]*dto.Metric
+	histograms      sigTable
+	summaries       sigTable
 
 	// The leniency's memory: names with a HELP, a TYPE, a sample so far.
 	helped, typed, sampled map[string]bool
-	lastSampled            []byte
+
+	// The simple pairs of the last line by position: consecutive lines
+	// mostly repeat them (one dependency's series, a histogram's buckets).
+	linePairs [8]struct {
+		key  []byte // a slice of the page
+		pair *dto.LabelPair
+	}
+	pairIndex int // position of the next pair on the line
+
+	// The family the last sample name resolved to: a name always resolves
+	// to the same family within a page, and runs of one name are common.
+	lastMFName  []byte
+	lastMF      *family
+	lastMFFlags [4]bool
 
 	samples, maxSeries int
 	layout             uint64
-	lastName           []byte // name of the last sample line, for runs of one name
-	lastWanted         bool
-	lastSeries         int             // what a skipped line of lastName adds to model.Page.Skipped
+	recent             [4]recentName   // names of the last sample lines
+	last, next         int             // recent's entry of the last line (-1: none), and the one to replace
+	nameLen            int             // length of this line's plain name, when recent knows it
 	composite          map[string]bool // skipped histograms and summaries, by their TYPE lines
 }
 
@@ -98,7 +111,7 @@ const (
 func (a *assembler) readText(body []byte, contentType string, format expfmt.Format, maxSeries int, wanted map[string]bool) (uint64, error) {
 	p := a.text
 	if p == nil {
-		p = &textParser{a: a, histograms: map[uint64]*dto.Metric{}, summaries: map[uint64]*dto.Metric{},
+		p = &textParser{a: a,
 			helped: map[string]bool{}, typed: map[string]bool{}, sampled: map[string]bool{}, composite: map[string]bool{}}
 		a.text = p
 	}
@@ -124,22 +137,19 @@ func (a *assembler) readText(body []byte, contentType string, format expfmt.Form
 	if p.err != nil {
 		return 0, parseError(p.err, contentType)
 	}
-	for _, m := range p.histograms {
-		normalizeHistogram(m.GetHistogram())
-	}
 	return p.layout, nil
 }
 
 func (p *textParser) reset(body []byte, wanted map[string]bool, maxSeries int) {
 	*p = textParser{
 		a: p.a, b: body, wanted: wanted, maxSeries: maxSeries,
-		tok: p.tok[:0], buf: p.buf[:0], pn: p.pn[:0], labels: p.labels[:0], cur: p.cur[:0],
+		tok: p.tok[:0], buf: p.buf[:0], pn: p.pn[:0], labels: p.labels[:0], cur: p.cur[:0], lastMFName: p.lastMFName[:0],
 		quantile: math.NaN(), bucket: math.NaN(),
 		histograms: p.histograms, summaries: p.summaries,
-		helped: p.helped, typed: p.typed, sampled: p.sampled, composite: p.composite,
+		helped: p.helped, typed: p.typed, sampled: p.sampled, composite: p.composite, last: -1,
 	}
-	clear(p.histograms)
-	clear(p.summaries)
+	p.histograms.reset()
+	p.summaries.reset()
 	clear(p.helped)
 	clear(p.typed)
 	clear(p.sampled)
@@ -206,6 +216,7 @@ func (p *textParser) step(st textState) textState {
 
 func (p *textParser) startOfLine() textState {
 	p.line++
+	p.pairIndex = 0
 	p.haveMetric = false
 	p.inBraces = false
 	p.inBracesPresent = false
@@ -227,7 +238,11 @@ func (p *textParser) startOfLine() textState {
 		if p.err != nil {
 			return stDone
 		}
-		return p.skipLine()
+		st := p.skipLine()
+		if st == stStartOfLine && p.last >= 0 {
+			p.skipRun(&p.recent[p.last])
+		}
+		return st
 	}
 	if p.c == '{' {
 		p.inBraces = true
@@ -250,6 +265,28 @@ func (p *textParser) skipLine() textState {
 	return stStartOfLine
 }
 
+// skipRun skips the lines after a skipped sample line that start with the
+// same name, in one tight loop: most of a page is runs of one family. It
+// stops, leaving the line to the states, at anything else (a blank
+// start, the end of input without a newline, the series cap).
+func (p *textParser) skipRun(e *recentName) {
+	n := len(e.name)
+	for p.maxSeries <= 0 || p.samples < p.maxSeries {
+		rest := p.b[p.pos:]
+		if len(rest) <= n || !isNameEnd(rest[n]) || !bytes.Equal(rest[:n], e.name) {
+			return
+		}
+		i := bytes.IndexByte(rest[n:], '\n')
+		if i < 0 {
+			return
+		}
+		p.line++
+		p.samples++
+		p.a.skipped += e.series
+		p.pos += n + i + 1
+	}
+}
+
 // lineAt returns the rest of the line from the byte last read, without its newline.
 func (p *textParser) lineAt() []byte {
 	rest := p.b[p.pos-1:]
@@ -269,31 +306,57 @@ func (p *textParser) keepSample() bool {
 		return false
 	}
 	rest := p.b[p.pos-1:]
-	// The common case: the line repeats the last line's name.
-	if n := len(p.lastName); n > 0 && len(rest) > n && bytes.Equal(rest[:n], p.lastName) && isNameEnd(rest[n]) {
-		if !p.lastWanted {
-			p.a.skipped += p.lastSeries
+	p.nameLen = 0
+	// The common case: the line repeats a recent line's name (a run of one
+	// family, or a histogram's _bucket, _sum and _count).
+	for k := range p.recent {
+		i := (p.last + k) % len(p.recent) // the last line's entry first
+		if p.last < 0 {
+			i = k
 		}
-		return p.lastWanted
+		e := &p.recent[i]
+		if n := len(e.name); n > 0 && len(rest) > n && isNameEnd(rest[n]) && bytes.Equal(rest[:n], e.name) {
+			if i != p.last {
+				p.layout = p.layout*31 + e.hash
+				p.last = i
+			}
+			if !e.wanted {
+				p.a.skipped += e.series
+			}
+			p.nameLen = n
+			return e.wanted
+		}
 	}
 	raw := rest[:nameEnd(rest)]
-	p.layout = p.layout*31 + maphash.Bytes(p.a.seed, raw)
+	hash := maphash.Bytes(p.a.seed, raw)
+	p.layout = p.layout*31 + hash
 	// expfmt's name ends at the first byte that cannot continue it; a
 	// quote or backslash there makes it a name only a full parse can read.
 	name := rest[:plainNameEnd(rest)]
 	odd := len(name) < len(rest) && (rest[len(name)] == '"' || rest[len(name)] == '\\')
 	wanted := odd || p.wants(name)
-	p.lastName, p.lastWanted = nil, wanted
-	if len(name) == len(raw) && !odd {
-		p.lastName = name
-	}
+	series := 0
 	if wanted {
-		p.sawSample(raw)
+		p.sampled[*p.a.in.str(raw)] = true
 	} else {
-		p.lastSeries = p.skippedSeries(name)
-		p.a.skipped += p.lastSeries
+		series = p.skippedSeries(name)
+		p.a.skipped += series
+	}
+	p.last = -1
+	if len(name) == len(raw) && len(name) > 0 && !odd {
+		p.recent[p.next] = recentName{name: name, hash: hash, wanted: wanted, series: series}
+		p.last, p.next = p.next, (p.next+1)%len(p.recent)
+		p.nameLen = len(name)
 	}
 	return wanted
+}
+
+// recentName is what keepSample decided for a name.
+type recentName struct {
+	name   []byte // a slice of the page
+	hash   uint64 // for the layout fingerprint
+	wanted bool
+	series int // what a skipped line adds to model.Page.Skipped
 }
 
 // plainNameEnd is the length of the unquoted metric name at the start of line.
@@ -355,14 +418,6 @@ func (p *textParser) skippedSeries(name []byte) int {
 		}
 	}
 	return 1
-}
-
-// sawSample remembers a sample's name for the TYPE-after-samples leniency.
-func (p *textParser) sawSample(name []byte) {
-	if !bytes.Equal(name, p.lastSampled) {
-		p.lastSampled = name
-		p.sampled[*p.a.in.str(name)] = true
-	}
 }
 
 // keepComment decides whether a comment line is read: a HELP or TYPE line
@@ -482,7 +537,11 @@ func (p *textParser) startComment() textState {
 }
 
 func (p *textParser) readingMetricName() textState {
-	if p.readTokenAsMetricName(); p.failed() {
+	if n, start := p.nameLen, p.pos-1; n > 0 && start+n < len(p.b) {
+		// keepSample measured the plain name, followed by '{' or a blank.
+		p.tok = p.b[start : start+n]
+		p.pos, p.c = start+n+1, p.b[start+n]
+	} else if p.readTokenAsMetricName(); p.failed() {
 		return stDone
 	}
 	if len(p.tok) == 0 {
@@ -524,7 +583,7 @@ func isHistogramType(t dto.MetricType) bool {
 func (p *textParser) readingLabels() textState {
 	if t := p.mfType(); t == dto.MetricType_SUMMARY || isHistogramType(t) {
 		p.cur = p.cur[:0]
-		p.curName = p.mfName()
+		p.curName = p.mf.name
 		p.quantile = math.NaN()
 		p.bucket = math.NaN()
 	}
@@ -547,6 +606,13 @@ func (p *textParser) startLabelName() textState {
 			return stDone
 		}
 		return stReadingValue
+	}
+	if pair, end := p.simplePair(); pair != nil {
+		if !p.addLabel(*pair.Name, pair) {
+			return stDone
+		}
+		p.pos, p.c = end, '"'
+		return p.afterLabelValue(pair)
 	}
 	if p.readTokenAsLabelName(); p.failed() {
 		return stDone
@@ -605,23 +671,90 @@ func (p *textParser) startLabelName() textState {
 		return stDone
 	}
 	p.pn = append(p.pn[:0], name...)
-	t := p.mfType()
-	if (t != dto.MetricType_SUMMARY || string(name) != model.QuantileLabel) &&
-		(!isHistogramType(t) || string(name) != model.BucketLabel) {
-		if p.hasLabel(name) {
-			p.parseError(fmt.Sprintf("duplicate label names for metric %q", p.mfName()))
-			return stDone
-		}
-		p.labels = append(p.labels, nil)
-		p.pending = true
+	if !p.addLabel(unsafeString(name), nil) {
+		return stDone
 	}
 	return stStartLabelValue
 }
 
+// addLabel appends the line's next pair (nil: its value is still to be
+// read) unless it is a summary's quantile or a histogram's le, which are
+// no labels; false on a duplicate name.
+func (p *textParser) addLabel(name string, pair *dto.LabelPair) bool {
+	t := p.mfType()
+	if (t == dto.MetricType_SUMMARY && name == model.QuantileLabel) ||
+		(isHistogramType(t) && name == model.BucketLabel) {
+		return true
+	}
+	if p.hasLabel(name) {
+		p.parseError(fmt.Sprintf("duplicate label names for metric %q", p.mfName()))
+		return false
+	}
+	p.labels = append(p.labels, pair)
+	p.pending = pair == nil
+	return true
+}
+
+// simplePair reads a label pair written the usual way, name="value" with a
+// plain name and no escape, from the interner by its bytes, so a page
+// like the last costs one map lookup per label; it returns the pair and
+// the index after its closing quote, or nil when the pair is not simple
+// or not valid (then the byte-wise states read it, and fail as expfmt).
+func (p *textParser) simplePair() (*dto.LabelPair, int) {
+	start := p.pos - 1
+	i := start
+	for i < len(p.b) && plainName[p.b[i]] {
+		i++
+	}
+	if i == start || p.b[start] <= '9' || i+1 >= len(p.b) || p.b[i] != '=' || p.b[i+1] != '"' {
+		return nil, 0
+	}
+	nameEnd, valueStart := i, i+2
+	j := valueStart
+	for j < len(p.b) && p.b[j] != '"' {
+		if p.b[j] == '\\' || p.b[j] == '\n' {
+			return nil, 0
+		}
+		j++
+	}
+	if j == len(p.b) {
+		return nil, 0
+	}
+	end := j + 1
+	key := p.b[start:end]
+	k := p.pairIndex
+	p.pairIndex++
+	if k < len(p.linePairs) && bytes.Equal(p.linePairs[k].key, key) {
+		return p.linePairs[k].pair, end
+	}
+	pair, ok := p.a.in.raw[string(key)]
+	if !ok {
+		if pair = p.newSimplePair(start, nameEnd, valueStart, end); pair == nil {
+			return nil, 0
+		}
+		p.a.in.raw[string(key)] = pair
+		p.a.in.n++
+	}
+	if k < len(p.linePairs) {
+		p.linePairs[k].key, p.linePairs[k].pair = key, pair
+	}
+	return pair, end
+}
+
+// newSimplePair checks and interns a simple pair not seen before; nil
+// when it is not valid.
+func (p *textParser) newSimplePair(start, nameEnd, valueStart, end int) *dto.LabelPair {
+	name, value := p.b[start:nameEnd], p.b[valueStart:end-1]
+	if string(name) == model.MetricNameLabel || !p.scheme.IsValidLabelName(unsafeString(name)) || !utf8.Valid(value) {
+		return nil
+	}
+	return p.a.in.pair(name, value)
+}
+
 // hasLabel reports whether the line's pairs already name name.
-func (p *textParser) hasLabel(name []byte) bool {
+func (p *textParser) hasLabel(name string) bool {
 	for _, l := range p.labels {
-		if l != nil && *l.Name == string(name) {
+		if l != nil && *l.Name == name {
 			return true
 		}
 	}
@@ -649,9 +782,17 @@ func (p *textParser) startLabelValue() textState {
 		p.labels[len(p.labels)-1] = pair
 		p.pending = false
 	}
+	return p.afterLabelValue(pair)
+}
+
+// afterLabelValue is the rest of expfmt's startLabelValue once the pair is
+// read: a quantile or le bound is parsed, a summary's or histogram's other
+// labels join its signature, then ',' or '}' must follow.
+func (p *textParser) afterLabelValue(pair *dto.LabelPair) textState {
+	value := *pair.Value
 	t := p.mfType()
 	if t == dto.MetricType_SUMMARY {
-		if string(p.pn) == model.QuantileLabel {
+		if *pair.Name == model.QuantileLabel {
 			var err error
 			if p.quantile, err = parseFloat(value); err != nil {
 				p.parseError(fmt.Sprintf("expected float as value for 'quantile' label, got %q", value))
@@ -662,7 +803,7 @@ func (p *textParser) startLabelValue() textState {
 		}
 	}
 	if isHistogramType(t) {
-		if string(p.pn) == model.BucketLabel {
+		if *pair.Name == model.BucketLabel {
 			var err error
 			if p.bucket, err = parseFloat(value); err != nil {
 				p.parseError(fmt.Sprintf("expected float as value for 'le' label, got %q", value))
@@ -704,12 +845,13 @@ func (p *textParser) setCur(pair *dto.LabelPair) {
 	p.cur = append(p.cur, pair)
 }
 
-// curSignature hashes expfmt's currentLabels, __name__ included, as
-// model.LabelsToSignature does (order-independent).
+// curSignature hashes expfmt's currentLabels, __name__ included,
+// independently of order as model.LabelsToSignature does; the name and
+// pairs are interned, so their addresses stand for their contents.
 func (p *textParser) curSignature() uint64 {
-	sum := maphash.String(p.a.seed, p.curName)
+	sum := mix(uint64(uintptr(unsafe.Pointer(p.curName))))
 	for _, l := range p.cur {
-		sum += maphash.String(p.a.seed, *l.Name) ^ maphash.String(p.a.seed, *l.Value)*0x9e3779b97f4a7c15
+		sum += pairHash(l)
 	}
 	return sum
 }
@@ -730,16 +872,16 @@ func (p *textParser) readingValue() textState {
 	switch t := p.mfType(); {
 	case t == dto.MetricType_SUMMARY:
 		sig := p.curSignature()
-		if m = p.summaries[sig]; m == nil {
+		if m = p.summaries.get(sig); m == nil {
 			m = p.metric()
-			p.summaries[sig] = m
+			p.summaries.put(sig, m)
 			p.mf.metrics = append(p.mf.metrics, m)
 		}
 	case isHistogramType(t):
 		sig := p.curSignature()
-		if m = p.histograms[sig]; m == nil {
+		if m = p.histograms.get(sig); m == nil {
 			m = p.metric()
-			p.histograms[sig] = m
+			p.histograms.put(sig, m)
 			p.mf.metrics = append(p.mf.metrics, m)
 		}
 	default:
@@ -750,7 +892,7 @@ func (p *textParser) readingValue() textState {
 	if p.readTokenUntilWhitespace(); p.failed() {
 		return stDone
 	}
-	value, err := parseFloat(p.tok)
+	value, err := parseFloat(unsafeString(p.tok))
 	if err != nil {
 		p.parseError(fmt.Sprintf("expected float as value, got %q", p.tok))
 		return stDone
@@ -1032,8 +1174,16 @@ func (p *textParser) readName(metric bool) {
 
 // isPlainNameByte: a byte an unquoted name continues with, other than '"'.
 func isPlainNameByte(b byte, metric bool) bool {
-	return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || b == '_' || (b >= '0' && b <= '9') || (metric && b == ':')
+	return plainName[b] || (metric && b == ':')
 }
+
+// plainName marks the bytes of unquoted label names: [a-zA-Z0-9_].
+var plainName = func() (t [256]bool) {
+	for b := range 256 {
+		t[b] = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || b == '_' || (b >= '0' && b <= '9')
+	}
+	return t
+}()
 
 // readTokenAsLabelValue reads a quoted label value from the byte after the
 // opening quote; the closing quote is left in p.c.
@@ -1083,9 +1233,23 @@ func (p *textParser) readTokenAsLabelValue() {
 // the name itself, else the summary or histogram it is the _sum, _count
 // (or _bucket) of.
 func (p *textParser) setOrCreateCurrentMF() {
+	name := p.tok
+	if p.lastMF != nil && bytes.Equal(name, p.lastMFName) {
+		p.mf = p.lastMF
+		p.summaryCount, p.summarySum, p.histogramCount, p.histogramSum = p.lastMFFlags[0], p.lastMFFlags[1], p.lastMFFlags[2], p.lastMFFlags[3]
+		return
+	}
+	p.resolveMF(name)
+	if p.err == nil {
+		p.lastMF, p.lastMFName = p.mf, append(p.lastMFName[:0], name...)
+		p.lastMFFlags = [4]bool{p.summaryCount, p.summarySum, p.histogramCount, p.histogramSum}
+	}
+}
+
+// resolveMF is expfmt's setOrCreateCurrentMF.
+func (p *textParser) resolveMF(name []byte) {
 	p.summaryCount, p.summarySum = false, false
 	p.histogramCount, p.histogramSum = false, false
-	name := p.tok
 	if !p.scheme.IsValidMetricName(unsafeString(name)) {
 		p.parseError(fmt.Sprintf("invalid metric name %q", name))
 		return
@@ -1129,13 +1293,45 @@ func histogramMetricName(name []byte) []byte {
 	return summaryMetricName(name)
 }
 
-// parseFloat is expfmt's: strconv.ParseFloat without p, P or _.
-func parseFloat(b []byte) (float64, error) {
-	if bytes.ContainsAny(b, "pP_") {
+// parseFloat is expfmt's: strconv.ParseFloat without p, P or _. Plain
+// decimals of up to 15 digits, most sample values, are converted directly:
+// an integer below 2⁵³ divided by a power of ten up to 10²² is correctly
+// rounded, so the result is strconv's.
+func parseFloat(s string) (float64, error) {
+	var mant uint64
+	digits, frac, dot, neg := 0, 0, false, false
+	plain := len(s) > 0
+	for i := 0; i < len(s) && plain; i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			mant = mant*10 + uint64(c-'0')
+			digits++
+			if dot {
+				frac++
+			}
+		case c == '.' && !dot:
+			dot = true
+		case c == '-' && i == 0:
+			neg = true
+		default:
+			plain = false
+		}
+	}
+	if plain && digits > 0 && digits <= 15 {
+		v := float64(mant) / pow10[frac]
+		if neg {
+			v = -v
+		}
+		return v, nil
+	}
+	if strings.ContainsAny(s, "pP_") {
 		return 0, errors.New("unsupported character in float")
 	}
-	return strconv.ParseFloat(unsafeString(b), 64)
+	return strconv.ParseFloat(s, 64)
 }
+
+// pow10 are the powers of ten parseFloat divides by (exact in float64).
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
 
 // unsafeString views b as a string for a call that does not keep it.
 func unsafeString(b []byte) string {

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -107,6 +109,44 @@ func Families10k() []*dto.MetricFamily {
 		}
 	}
 	return b.families
+}
+
+// Shape of EnvoyLikePage.
+const (
+	// EnvoyClusters is the number of upstream clusters on the page.
+	EnvoyClusters = 200
+	// EnvoyFamilies is the number of per-cluster stat families, one series
+	// per cluster each.
+	EnvoyFamilies = 100
+	// EnvoyWanted is how many of those the Envoy profile reads: 5%.
+	EnvoyWanted = 5
+	// EnvoySeries is the number of series on the page (20,000).
+	EnvoySeries = EnvoyClusters * EnvoyFamilies
+)
+
+// EnvoyLikePage returns a text page shaped like Envoy's /stats/prometheus
+// of a busy proxy: EnvoyFamilies counter and gauge families sorted by
+// name, each with one series per cluster, of which EnvoyWanted (gauges of
+// active connections and requests, counters of timeouts and retries) are
+// families the Envoy profile reads. No HELP lines, as Envoy writes none.
+func EnvoyLikePage() []byte {
+	names := []string{"upstream_cx_active", "upstream_rq_active", "upstream_rq_pending_active", "upstream_rq_timeout", "upstream_rq_retry"}
+	for i := len(names); i < EnvoyFamilies; i++ {
+		names = append(names, fmt.Sprintf("upstream_stat_%02d_bytes", i))
+	}
+	slices.Sort(names)
+	var b bytes.Buffer
+	for _, n := range names {
+		typ := "counter"
+		if strings.HasSuffix(n, "_active") {
+			typ = "gauge"
+		}
+		fmt.Fprintf(&b, "# TYPE envoy_cluster_%s %s\n", n, typ)
+		for c := range EnvoyClusters {
+			fmt.Fprintf(&b, "envoy_cluster_%s{envoy_cluster_name=\"outbound|8080||svc-%03d.prod.svc.cluster.local\"} %d\n", n, c, c*7+len(n))
+		}
+	}
+	return b.Bytes()
 }
 
 // builder collects families in first-use order.
