@@ -311,8 +311,8 @@ func (a *assembler) wireMetric(msg []byte, scheme model.ValidationScheme) (*dto.
 				case num == 1:
 					x, good := double(typ, v)
 					m.Counter.Value, ok = a.float(x), good
-				case num == 3 && typ == protowire.BytesType && m.Counter.CreatedTimestamp == nil:
-					m.Counter.CreatedTimestamp, ok = a.wireTimestamp(v)
+				case num == 3:
+					ok = a.created(typ, v, &m.Counter.CreatedTimestamp)
 				default:
 					ok = false
 				}
@@ -412,6 +412,33 @@ func (a *assembler) wireTimestamp(msg []byte) (*timestamppb.Timestamp, bool) {
 	return ts, ok
 }
 
+// countAndSum decodes the sample_count (1) and sample_sum (2) fields that
+// Summary and Histogram share; handled is false for other fields.
+func (a *assembler) countAndSum(num protowire.Number, typ protowire.Type, v []byte, count **uint64, sum **float64) (handled, ok bool) {
+	switch num {
+	case 1:
+		x, ok := varint(typ, v)
+		*count = a.uint(x)
+		return true, ok
+	case 2:
+		x, ok := double(typ, v)
+		*sum = a.float(x)
+		return true, ok
+	}
+	return false, true
+}
+
+// created decodes a created_timestamp field into *ts; false when it is
+// not a message or repeats.
+func (a *assembler) created(typ protowire.Type, v []byte, ts **timestamppb.Timestamp) bool {
+	if typ != protowire.BytesType || *ts != nil {
+		return false
+	}
+	var ok bool
+	*ts, ok = a.wireTimestamp(v)
+	return ok
+}
+
 // wireSummary decodes a Summary of count, sum, quantiles and created time.
 func (a *assembler) wireSummary(msg []byte) (*dto.Summary, bool) {
 	s := a.summaries.get()
@@ -420,15 +447,11 @@ func (a *assembler) wireSummary(msg []byte) (*dto.Summary, bool) {
 		if !ok {
 			return
 		}
+		var handled bool
+		if handled, ok = a.countAndSum(num, typ, v, &s.SampleCount, &s.SampleSum); handled {
+			return
+		}
 		switch num {
-		case 1:
-			var x uint64
-			x, ok = varint(typ, v)
-			s.SampleCount = a.uint(x)
-		case 2:
-			var x float64
-			x, ok = double(typ, v)
-			s.SampleSum = a.float(x)
 		case fieldSummaryQuantile:
 			q := a.quantiles.get()
 			ok = typ == protowire.BytesType && eachField(v, func(num protowire.Number, typ protowire.Type, v []byte) {
@@ -446,10 +469,7 @@ func (a *assembler) wireSummary(msg []byte) (*dto.Summary, bool) {
 			}) && ok
 			s.Quantile = a.appendQuantile(s.Quantile, q)
 		case 4:
-			ok = typ == protowire.BytesType && s.CreatedTimestamp == nil
-			if ok {
-				s.CreatedTimestamp, ok = a.wireTimestamp(v)
-			}
+			ok = a.created(typ, v, &s.CreatedTimestamp)
 		default:
 			ok = false
 		}
@@ -467,15 +487,11 @@ func (a *assembler) wireHistogram(msg []byte) (*dto.Histogram, bool) {
 		if !ok {
 			return
 		}
+		var handled bool
+		if handled, ok = a.countAndSum(num, typ, v, &h.SampleCount, &h.SampleSum); handled {
+			return
+		}
 		switch num {
-		case 1:
-			var x uint64
-			x, ok = varint(typ, v)
-			h.SampleCount = a.uint(x)
-		case 2:
-			var x float64
-			x, ok = double(typ, v)
-			h.SampleSum = a.float(x)
 		case fieldSummaryQuantile:
 			b := a.buckets.get()
 			ok = typ == protowire.BytesType && eachField(v, func(num protowire.Number, typ protowire.Type, v []byte) {
@@ -505,10 +521,7 @@ func (a *assembler) wireHistogram(msg []byte) (*dto.Histogram, bool) {
 			x, ok = double(typ, v)
 			h.SampleCountFloat = a.float(x)
 		case 15:
-			ok = typ == protowire.BytesType && h.CreatedTimestamp == nil
-			if ok {
-				h.CreatedTimestamp, ok = a.wireTimestamp(v)
-			}
+			ok = a.created(typ, v, &h.CreatedTimestamp)
 		default:
 			ok = false
 		}

@@ -121,7 +121,7 @@ func (a *assembler) readText(body []byte, contentType string, format expfmt.Form
 		p.scheme = model.UTF8Validation
 	}
 	for st := stStartOfLine; st != stDone; {
-		st = p.step(st)
+		st = states[st](p)
 	}
 	if p.err == nil && p.eof {
 		p.parseError("unexpected end of input stream")
@@ -188,30 +188,18 @@ func (p *textParser) skipBlankTabIfCurrentBlankTab() {
 	}
 }
 
-func (p *textParser) step(st textState) textState {
-	switch st {
-	case stStartOfLine:
-		return p.startOfLine()
-	case stStartComment:
-		return p.startComment()
-	case stReadingMetricName:
-		return p.readingMetricName()
-	case stReadingLabels:
-		return p.readingLabels()
-	case stStartLabelName:
-		return p.startLabelName()
-	case stStartLabelValue:
-		return p.startLabelValue()
-	case stReadingValue:
-		return p.readingValue()
-	case stStartTimestamp:
-		return p.startTimestamp()
-	case stReadingHelp:
-		return p.readingHelp()
-	case stReadingType:
-		return p.readingType()
-	}
-	return stDone
+// states maps each state to its method.
+var states = [...]func(*textParser) textState{
+	stStartOfLine:       (*textParser).startOfLine,
+	stStartComment:      (*textParser).startComment,
+	stReadingMetricName: (*textParser).readingMetricName,
+	stReadingLabels:     (*textParser).readingLabels,
+	stStartLabelName:    (*textParser).startLabelName,
+	stStartLabelValue:   (*textParser).startLabelValue,
+	stReadingValue:      (*textParser).readingValue,
+	stStartTimestamp:    (*textParser).startTimestamp,
+	stReadingHelp:       (*textParser).readingHelp,
+	stReadingType:       (*textParser).readingType,
 }
 
 func (p *textParser) startOfLine() textState {
@@ -537,7 +525,7 @@ func (p *textParser) startComment() textState {
 }
 
 func (p *textParser) readingMetricName() textState {
-	if n, start := p.nameLen, p.pos-1; n > 0 && start+n < len(p.b) {
+	if n, start := p.nameLen, p.pos-1; n > 0 && start+n < len(p.b) && isValidMetricNameStart(p.b[start]) {
 		// keepSample measured the plain name, followed by '{' or a blank.
 		p.tok = p.b[start : start+n]
 		p.pos, p.c = start+n+1, p.b[start+n]
