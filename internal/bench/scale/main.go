@@ -13,7 +13,10 @@
 // -serve), not by goroutines here: encoding and compressing the pages is
 // the watched services' work, and getrusage(RUSAGE_SELF) of a process that
 // also served them would count it as resiltop's. The child's CPU is
-// reported separately. It listens on 127.0.0.1 only and exits when this
+// reported separately. All its targets serve one page, encoded once per
+// generation and advanced when a target that has seen the current values
+// asks again (about once an interval), so that 1,000 targets do not need
+// a core of encoding. It listens on 127.0.0.1 only and exits when this
 // process closes its stdin, or at its own deadline if this one died, so
 // the run is bounded: each phase lasts -duration, baseline first.
 package main

@@ -123,3 +123,26 @@ func TestFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestTargetsShareAPage checks the child's targets: one encoding serves
+// every target that has not seen it, and a target asking again gets
+// advanced values.
+func TestTargetsShareAPage(t *testing.T) {
+	p, err := newPage(120, false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := &target{p: p}, &target{p: p}
+	get := func(h http.Handler) []byte {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		return rec.Body.Bytes()
+	}
+	first := get(a)
+	if !bytes.Equal(get(b), first) || p.gen != 1 {
+		t.Fatalf("a second target got another page (generation %d)", p.gen)
+	}
+	if bytes.Equal(get(a), first) || p.gen != 2 {
+		t.Fatalf("a target asking again got the same values (generation %d)", p.gen)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"fmt"
 	"io"
@@ -23,9 +24,10 @@ import (
 // buckets, _sum and _count): the unit a -series request is rounded up to.
 const seriesPerDependency = scrapetest.Samples / scrapetest.Dependencies
 
-// page is one target's metrics: scrapetest's 10k page cut down to its first
-// dependencies, with every counter and histogram advancing on each request
-// so that the store computes real rates and quantiles, not zeros.
+// page is the targets' metrics: scrapetest's 10k page cut down to its
+// first dependencies, with every counter and histogram advancing between
+// two requests of a target so that the store computes real rates and
+// quantiles, not zeros.
 type page struct {
 	mu       sync.Mutex // requests of one target are served one at a time
 	families []*dto.MetricFamily
@@ -36,6 +38,9 @@ type page struct {
 	gzip     bool
 	gz       *gzip.Writer // reused: a fresh writer per request would be ~1 MB of garbage
 	series   int
+	gen      uint64            // advances so far
+	seen     uint64            // the generation served last through ServeHTTP
+	rendered map[string][]byte // the current generation by format and gzip
 }
 
 // newPage builds a page of at least series Prometheus series (rounded up to
@@ -50,7 +55,7 @@ func newPage(series int, text, gz bool) (*page, error) {
 	for d := range deps {
 		keep[fmt.Sprintf("dep%03d", d)] = true
 	}
-	p := &page{gzip: gz, gz: gzip.NewWriter(io.Discard), series: deps * seriesPerDependency}
+	p := &page{gzip: gz, gz: gzip.NewWriter(io.Discard), series: deps * seriesPerDependency, rendered: map[string][]byte{}}
 	p.formats = []expfmt.Format{expfmt.FmtProtoDelim, expfmt.FmtText}
 	if text {
 		p.formats = []expfmt.Format{expfmt.FmtText}
@@ -116,26 +121,68 @@ func (p *page) advance() {
 }
 
 // ServeHTTP serves the page the way client_golang's promhttp does: the
-// format negotiated from Accept, gzip when asked for.
+// format negotiated from Accept, gzip when asked for, advanced on every
+// request.
 func (p *page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.advance()
+	p.serve(w, r, &p.seen)
+}
+
+// target is one target of the child: a view of the page all targets share,
+// so the child encodes a page about once an interval instead of once a
+// scrape (1,000 targets would otherwise need a core of their own to
+// encode). A target never sees the same values twice: a request from a
+// target that has seen the current values advances the page.
+type target struct {
+	p    *page
+	seen uint64 // the page generation this target saw last
+}
+
+func (t *target) ServeHTTP(w http.ResponseWriter, r *http.Request) { t.p.serve(w, r, &t.seen) }
+
+// serve writes the page as negotiated, advancing it first if seen is its
+// current generation, and records what was served in seen.
+func (p *page) serve(w http.ResponseWriter, r *http.Request, seen *uint64) {
 	format := expfmt.NegotiateAccept(r.Header, p.formats...)
+	gz := p.gzip && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip")
+	p.mu.Lock()
+	if *seen == p.gen {
+		p.advance()
+		p.gen++
+		clear(p.rendered)
+	}
+	*seen = p.gen
+	key := fmt.Sprintf("%s gzip=%t", format, gz)
+	body, ok := p.rendered[key]
+	if !ok {
+		body = p.render(format, gz)
+		p.rendered[key] = body
+	}
+	p.mu.Unlock()
 	w.Header().Set("Content-Type", string(format))
-	var out io.Writer = w
-	if p.gzip && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+	if gz {
 		w.Header().Set("Content-Encoding", "gzip")
-		p.gz.Reset(w)
+	}
+	_, _ = w.Write(body) // a client that went away needs no answer
+}
+
+// render encodes the page in format, gzipped when gz.
+func (p *page) render(format expfmt.Format, gz bool) []byte {
+	var buf bytes.Buffer
+	var out io.Writer = &buf
+	if gz {
+		p.gz.Reset(&buf)
 		out = p.gz
-		defer p.gz.Close()
 	}
 	enc := expfmt.NewEncoder(out, format)
 	for _, f := range p.families {
 		if err := enc.Encode(f); err != nil {
-			return // the client went away; nothing to tell it
+			panic(fmt.Sprintf("scale: encoding %s: %v", f.GetName(), err)) // into memory: cannot fail
 		}
 	}
+	if gz {
+		_ = p.gz.Close()
+	}
+	return buf.Bytes()
 }
 
 // serveConfig is what the child process is told by its parent.
@@ -152,17 +199,17 @@ type serveConfig struct {
 func serve(cfg serveConfig, stdin io.Reader, stdout io.Writer) error {
 	out := bufio.NewWriter(stdout)
 	var servers []*http.Server
+	p, err := newPage(cfg.series, cfg.text, cfg.gzip)
+	if err != nil {
+		return err
+	}
 	for range cfg.targets {
-		p, err := newPage(cfg.series, cfg.text, cfg.gzip)
-		if err != nil {
-			return err
-		}
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
 		}
 		mux := http.NewServeMux()
-		mux.Handle("/metrics", p)
+		mux.Handle("/metrics", &target{p: p})
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		servers = append(servers, srv)
 		go func() { _ = srv.Serve(l) }()
