@@ -135,10 +135,29 @@ func (a *assembler) read(body []byte, contentType string, maxSeries int, wanted 
 	} else {
 		layout, err = a.readText(body, contentType, format, maxSeries, wanted)
 	}
-	if err != nil {
-		return nil, 0, err
+	var page *model.Page
+	if err == nil {
+		page = a.page()
 	}
-	return a.page(), layout, nil
+	a.release()
+	return page, layout, err
+}
+
+// release drops every reference to the page just read, so that between
+// scrapes a target keeps only its tables, not a page.
+func (a *assembler) release() {
+	a.slabs.release()
+	a.sigs.reset()
+	for _, f := range a.fams {
+		clear(f.metrics)
+	}
+	clear(a.decoded[:cap(a.decoded)])
+	if p := a.text; p != nil {
+		p.histograms.reset()
+		p.summaries.reset()
+		// The body may be a buffer the caller is about to drop.
+		p.b, p.tok, p.m, p.recent, p.linePairs = nil, nil, nil, [len(p.recent)]recentName{}, [len(p.linePairs)]linePair{}
+	}
 }
 
 func (a *assembler) reset() {
@@ -224,7 +243,6 @@ func (a *assembler) page() *model.Page {
 	}
 	slices.SortFunc(out, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
 	a.widest = widest
-	a.resize()
 	p := model.NewPage(out)
 	p.Skipped = a.skipped
 	return p

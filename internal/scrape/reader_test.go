@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -432,5 +433,34 @@ func TestParseFloatIsStrconv(t *testing.T) {
 		if (gerr != nil) != (werr != nil) || (werr == nil && math.Float64bits(got) != math.Float64bits(want) && !math.IsNaN(want)) {
 			t.Errorf("%q: %v, %v; strconv %v, %v", s, got, gerr, want, werr)
 		}
+	}
+}
+
+// TestReaderKeepsNoPage checks what a target's Reader holds between
+// scrapes: its tables, not the last page (a slab chunk kept for the next
+// page would keep the whole page alive through its objects' pointers).
+func TestReaderKeepsNoPage(t *testing.T) {
+	for _, f := range scrapetest.Formats {
+		page := scrapetest.Page10k(f)
+		const readers = 10
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		rs := make([]*Reader, readers)
+		for i := range rs {
+			rs[i] = NewReader(profile.Builtin())
+			for range 3 {
+				if _, err := rs[i].Read(page, string(f), 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		// A decoded Page10k is about 1.2 MB; the tables about 0.3 MB.
+		if per := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / readers; per > 700<<10 {
+			t.Errorf("%s: a Reader keeps %d KiB between reads", formatName(f), per>>10)
+		}
+		runtime.KeepAlive(rs)
 	}
 }

@@ -5,28 +5,29 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// Chunk sizes of the slabs: a chunk holds about as many objects as the last
-// page used, within these bounds.
+// Bounds of a slab's chunk, in objects.
 const (
 	minChunk = 64
 	maxChunk = 1 << 16
 )
 
 // slab hands out objects carved from chunks, so a page of thousands of
-// samples costs a handful of allocations instead of several per sample. A
-// chunk is never reused once handed out: pages outlive the next scrape
-// when a caller keeps them, so slots still free in the current chunk are
-// all that carries over to the next page.
+// samples costs a few allocations per type instead of several per sample.
+// A page's first chunk of a type is sized by what the last page used, so
+// one usually suffices. Chunks are dropped when the page is done: a slot
+// is never handed out twice (the caller may keep pages), and a chunk kept
+// for the next page would keep this page alive through it, and with it
+// every chunk its objects point into.
 type slab[T any] struct {
 	free []T
-	used int // objects handed out since the last sizing
-	size int // objects per new chunk
+	used int // objects handed out for this page
+	size int // objects the last page used, plus a margin
 }
 
 // get returns a zero T.
 func (s *slab[T]) get() *T {
 	if len(s.free) == 0 {
-		s.free = make([]T, max(s.size, minChunk))
+		s.free = make([]T, s.chunk(1))
 	}
 	p := &s.free[0]
 	s.free = s.free[1:]
@@ -36,11 +37,11 @@ func (s *slab[T]) get() *T {
 
 // carve returns a slice of length n and capacity c (c ≥ n) of zero Ts.
 func (s *slab[T]) carve(n, c int) []T {
-	if c > maxChunk {
-		return make([]T, n, c)
-	}
 	if len(s.free) < c {
-		s.free = make([]T, max(s.size, minChunk, c))
+		if c > maxChunk {
+			return make([]T, n, c)
+		}
+		s.free = make([]T, s.chunk(c))
 	}
 	out := s.free[:n:c]
 	s.free = s.free[c:]
@@ -48,9 +49,20 @@ func (s *slab[T]) carve(n, c int) []T {
 	return out
 }
 
-// resize sets the next chunk's size from this page's use.
-func (s *slab[T]) resize() {
-	s.size = min(max(s.used, minChunk), maxChunk)
+// chunk is the size of a new chunk holding at least n objects: the rest of
+// what the last page used, or a quarter of it once that is exceeded.
+func (s *slab[T]) chunk(n int) int {
+	rest := s.size - s.used
+	if rest < minChunk {
+		rest = max(minChunk, s.size/4)
+	}
+	return min(max(rest, n), maxChunk)
+}
+
+// release drops the chunk of the page just read and sizes the next page's.
+func (s *slab[T]) release() {
+	s.free = nil
+	s.size = min(s.used+s.used/8, maxChunk)
 	s.used = 0
 }
 
@@ -74,23 +86,23 @@ type slabs struct {
 	timestamps slab[timestamppb.Timestamp]
 }
 
-func (s *slabs) resize() {
-	s.metrics.resize()
-	s.counters.resize()
-	s.gauges.resize()
-	s.untyped.resize()
-	s.histograms.resize()
-	s.summaries.resize()
-	s.buckets.resize()
-	s.quantiles.resize()
-	s.floats.resize()
-	s.uints.resize()
-	s.pairPtrs.resize()
-	s.bucketPtrs.resize()
-	s.quantPtrs.resize()
-	s.metricPtrs.resize()
-	s.families.resize()
-	s.timestamps.resize()
+func (s *slabs) release() {
+	s.metrics.release()
+	s.counters.release()
+	s.gauges.release()
+	s.untyped.release()
+	s.histograms.release()
+	s.summaries.release()
+	s.buckets.release()
+	s.quantiles.release()
+	s.floats.release()
+	s.uints.release()
+	s.pairPtrs.release()
+	s.bucketPtrs.release()
+	s.quantPtrs.release()
+	s.metricPtrs.release()
+	s.families.release()
+	s.timestamps.release()
 }
 
 func (s *slabs) float(v float64) *float64 {

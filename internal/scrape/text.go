@@ -70,10 +70,7 @@ type textParser struct {
 
 	// The simple pairs of the last line by position: consecutive lines
 	// mostly repeat them (one dependency's series, a histogram's buckets).
-	linePairs [8]struct {
-		key  []byte // a slice of the page
-		pair *dto.LabelPair
-	}
+	linePairs [8]linePair
 	pairIndex int // position of the next pair on the line
 
 	// The family the last sample name resolved to: a name always resolves
@@ -337,6 +334,12 @@ func (p *textParser) keepSample() bool {
 		p.nameLen = len(name)
 	}
 	return wanted
+}
+
+// linePair is a simple pair of the last line.
+type linePair struct {
+	key  []byte // `name="value"`, a slice of the page
+	pair *dto.LabelPair
 }
 
 // recentName is what keepSample decided for a name.
