@@ -1,6 +1,7 @@
 package scrape
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
@@ -298,7 +299,12 @@ func (a *assembler) wireMetric(msg []byte, scheme model.ValidationScheme) (*dto.
 		switch {
 		case num == fieldMetricLabel && bytesField:
 			var pair *dto.LabelPair
-			pair, ok = a.wirePair(v, scheme)
+			// Consecutive metrics mostly repeat their labels position by position.
+			if k := len(labels); k < len(a.lastPairs) && bytes.Equal(a.lastPairs[k].key, v) {
+				pair = a.lastPairs[k].pair
+			} else if pair, ok = a.wirePair(v, scheme); ok && k < len(a.lastPairs) {
+				a.lastPairs[k] = linePair{key: v, pair: pair}
+			}
 			labels = append(labels, pair)
 		case num == fieldMetricGauge && bytesField && m.Gauge == nil:
 			m.Gauge = a.gauges.get()

@@ -113,6 +113,7 @@ type assembler struct {
 	wire      dto.MetricFamily // the protobuf family being decoded
 	decoded   []*dto.Metric    // its metrics
 	pairs     []*dto.LabelPair // a metric's labels being decoded
+	lastPairs [8]linePair      // the last metric's, by position
 	skipped   int              // series of skipped families on this page, as model.Page.Series counts them
 }
 
@@ -152,6 +153,7 @@ func (a *assembler) release() {
 		clear(f.metrics)
 	}
 	clear(a.decoded[:cap(a.decoded)])
+	a.lastPairs = [len(a.lastPairs)]linePair{}
 	if p := a.text; p != nil {
 		p.histograms.reset()
 		p.summaries.reset()
