@@ -87,8 +87,8 @@ func ParsePage(body []byte, contentType string, maxSeries int) (*model.Page, err
 	return page, err
 }
 
-// family is a family while its page is read.
-type family struct {
+// pageFamily is a family while its page is read.
+type pageFamily struct {
 	name    *string
 	help    *string
 	typ     dto.MetricType
@@ -102,9 +102,9 @@ type family struct {
 type assembler struct {
 	slabs
 	in        *interner
-	fams      []*family // this page's, in order of appearance
-	spare     []*family // records to reuse
-	byName    map[string]*family
+	fams      []*pageFamily // this page's, in order of appearance
+	spare     []*pageFamily // records to reuse
+	byName    map[string]*pageFamily
 	sigs      sigTable // the page's series by family and label set
 	seed      maphash.Seed
 	widest    int              // most buckets of one histogram on the last page
@@ -118,7 +118,7 @@ type assembler struct {
 }
 
 func newAssembler() *assembler {
-	return &assembler{in: newInterner(), byName: map[string]*family{}, seed: maphash.MakeSeed()}
+	return &assembler{in: newInterner(), byName: map[string]*pageFamily{}, seed: maphash.MakeSeed()}
 }
 
 // read decodes body, only the wanted families unless wanted is nil, and
@@ -175,16 +175,16 @@ func (a *assembler) reset() {
 }
 
 // family returns the family named name, creating it.
-func (a *assembler) family(name []byte, wanted bool) *family {
+func (a *assembler) family(name []byte, wanted bool) *pageFamily {
 	if f, ok := a.byName[string(name)]; ok {
 		return f
 	}
-	var f *family
+	var f *pageFamily
 	if n := len(a.spare); n > 0 {
 		f, a.spare = a.spare[n-1], a.spare[:n-1]
-		*f = family{metrics: f.metrics[:0]}
+		*f = pageFamily{metrics: f.metrics[:0]}
 	} else {
-		f = &family{}
+		f = &pageFamily{}
 	}
 	f.name = a.in.str(name)
 	f.wanted = wanted

@@ -47,7 +47,7 @@ type textParser struct {
 	buf []byte // token bytes with escapes resolved
 	pn  []byte // the current label pair's name
 
-	mf              *family          // expfmt's currentMF: kept across lines, as there
+	mf              *pageFamily      // expfmt's currentMF: kept across lines, as there
 	haveMetric      bool             // a metric name was read (expfmt's currentMetric != nil)
 	m               *dto.Metric      // the metric the line's value went to
 	labels          []*dto.LabelPair // the line's label pairs (expfmt's currentLabelPairs)
@@ -76,7 +76,7 @@ type textParser struct {
 	// The family the last sample name resolved to: a name always resolves
 	// to the same family within a page, and runs of one name are common.
 	lastMFName  []byte
-	lastMF      *family
+	lastMF      *pageFamily
 	lastMFFlags [4]bool
 
 	samples, maxSeries int
