@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -27,44 +26,21 @@ import (
 	"resiltop/internal/scrape/scrapetest"
 )
 
-// realPages is where captured pages of real exporters are shared between
-// worktrees; tests use them when present.
-const realPages = "/work/shared/testdata/real"
-
 const utf8CT = textCT + "; escaping=allow-utf-8"
 
 // testPages returns every metrics page in the repository's testdata
-// directories and in realPages, by path.
+// directories, and the real exporters' pages shared between worktrees in
+// /work/shared/testdata/real when present, by path.
 func testPages(t testing.TB) map[string][]byte {
 	t.Helper()
 	pages := map[string][]byte{}
-	add := func(root string, pick func(path string) bool) {
-		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() && (d.Name() == "fuzz" || d.Name() == ".git") {
-				return filepath.SkipDir
-			}
-			if d.IsDir() || !pick(path) {
-				return nil
-			}
-			b, err := os.ReadFile(path)
-			pages[path] = b
-			return err
-		})
+	for _, path := range scrapetest.PageFiles(t, 20, "../../testdata/*/*.prom", "../*/testdata/*/*.prom",
+		"../*/testdata/*/*/*.prom", "/work/shared/testdata/real/*.prom", "/work/shared/testdata/real/*.txt") {
+		b, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	add("../..", func(path string) bool {
-		return strings.Contains(path, "testdata") && strings.HasSuffix(path, ".prom")
-	})
-	if _, err := os.Stat(realPages); err == nil {
-		add(realPages, func(path string) bool { return filepath.Base(path) != "README.md" })
-	}
-	if len(pages) < 20 {
-		t.Fatalf("found only %d pages", len(pages))
+		pages[path] = b
 	}
 	return pages
 }
