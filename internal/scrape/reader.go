@@ -309,10 +309,27 @@ func mix(x uint64) uint64 {
 	return x ^ x>>31
 }
 
+// manyLabels is where label sets are compared through a map rather than by
+// scanning: real series have a handful of labels.
+const manyLabels = 16
+
 // sameLabels compares two label sets regardless of order.
 func sameLabels(a, b []*dto.LabelPair) bool {
 	if len(a) != len(b) {
 		return false
+	}
+	if len(a) > manyLabels {
+		// A hostile page's thousands of labels would make the scan quadratic.
+		set := make(map[[2]string]bool, len(b))
+		for _, y := range b {
+			set[[2]string{y.GetName(), y.GetValue()}] = true
+		}
+		for _, x := range a {
+			if !set[[2]string{x.GetName(), x.GetValue()}] {
+				return false
+			}
+		}
+		return true
 	}
 	for _, x := range a {
 		if !slices.ContainsFunc(b, func(y *dto.LabelPair) bool {

@@ -440,3 +440,26 @@ func TestReaderKeepsNoPage(t *testing.T) {
 		runtime.KeepAlive(rs)
 	}
 }
+
+// TestManyLabels reads lines of 20,000 labels, twice the same series, and
+// a duplicate label name among many: the reader's label checks and series
+// comparison stay linear, where a quadratic scan of a hostile 64 MiB page
+// would not end (expfmt's own check is quadratic: this page takes it
+// minutes, so it is not compared here).
+func TestManyLabels(t *testing.T) {
+	var line strings.Builder
+	line.WriteString("x{")
+	for i := range 20_000 {
+		fmt.Fprintf(&line, "l%d=\"v\",", i)
+	}
+	page := line.String() + "} 1\n" + line.String() + "} 2\n"
+	p, err := ParsePage([]byte(page), textCT, 0)
+	if err != nil || len(p.Family("x").Metric) != 1 || len(p.Family("x").Metric[0].Label) != 20_000 {
+		t.Fatalf("%v; want one series of 20,000 labels", err)
+	}
+	_, err = ParsePage([]byte(line.String()+"l7=\"w\"} 1\n"), textCT, 0)
+	var se *Error
+	if !errors.As(err, &se) || se.Line != 1 || !strings.Contains(se.Msg, "duplicate label names") {
+		t.Fatalf("duplicate name among many: %v", err)
+	}
+}

@@ -51,6 +51,7 @@ type textParser struct {
 	haveMetric      bool             // a metric name was read (expfmt's currentMetric != nil)
 	m               *dto.Metric      // the metric the line's value went to
 	labels          []*dto.LabelPair // the line's label pairs (expfmt's currentLabelPairs)
+	names           map[string]bool  // their names, once there are many
 	pending         bool             // labels ends in a pair whose value is still to be read
 	curName         *string          // expfmt's currentLabels["__name__"]: an interned family name
 	cur             []*dto.LabelPair // the rest of expfmt's currentLabels
@@ -109,7 +110,8 @@ func (a *assembler) readText(body []byte, contentType string, format expfmt.Form
 	p := a.text
 	if p == nil {
 		p = &textParser{a: a,
-			helped: map[string]bool{}, typed: map[string]bool{}, sampled: map[string]bool{}, composite: map[string]bool{}}
+			helped: map[string]bool{}, typed: map[string]bool{}, sampled: map[string]bool{}, composite: map[string]bool{},
+			names: map[string]bool{}}
 		a.text = p
 	}
 	p.reset(body, wanted, maxSeries)
@@ -143,7 +145,7 @@ func (p *textParser) reset(body []byte, wanted map[string]bool, maxSeries int) {
 		tok: p.tok[:0], buf: p.buf[:0], pn: p.pn[:0], labels: p.labels[:0], cur: p.cur[:0], lastMFName: p.lastMFName[:0],
 		quantile: math.NaN(), bucket: math.NaN(),
 		histograms: p.histograms, summaries: p.summaries,
-		helped: p.helped, typed: p.typed, sampled: p.sampled, composite: p.composite, last: -1,
+		helped: p.helped, typed: p.typed, sampled: p.sampled, composite: p.composite, last: -1, names: p.names,
 	}
 	p.histograms.reset()
 	p.summaries.reset()
@@ -744,11 +746,24 @@ func (p *textParser) newSimplePair(start, nameEnd, valueStart, end int) *dto.Lab
 
 // hasLabel reports whether the line's pairs already name name.
 func (p *textParser) hasLabel(name string) bool {
-	for _, l := range p.labels {
-		if l != nil && *l.Name == name {
-			return true
+	if len(p.labels) < manyLabels {
+		for _, l := range p.labels {
+			if l != nil && *l.Name == name {
+				return true
+			}
+		}
+		return false
+	}
+	// A hostile line's thousands of labels would make the scan quadratic.
+	if len(p.names) == 0 {
+		for _, l := range p.labels {
+			p.names[*l.Name] = true // no pair is pending: the last value was read
 		}
 	}
+	if p.names[name] {
+		return true
+	}
+	p.names[strings.Clone(name)] = true
 	return false
 }
 
@@ -854,7 +869,6 @@ func (p *textParser) metric() *dto.Metric {
 		m.Label = p.a.pairPtrs.carve(len(p.labels), len(p.labels))
 		copy(m.Label, p.labels)
 	}
-	p.labels = p.labels[:0]
 	return m
 }
 
@@ -880,6 +894,9 @@ func (p *textParser) readingValue() textState {
 		p.mf.metrics = append(p.mf.metrics, m)
 	}
 	p.labels = p.labels[:0]
+	if len(p.names) > 0 {
+		clear(p.names)
+	}
 	if p.readTokenUntilWhitespace(); p.failed() {
 		return stDone
 	}
