@@ -22,16 +22,18 @@ import (
 // rejects exactly what expfmt does and builds the same families, plus the
 // leniency resiltop always had (a repeated HELP or TYPE line, or a TYPE
 // after the name's samples, is ignored: the first wins). Hand-written
-// because no library serves: expfmt allocates several objects per byte
-// token and sample (2.2 µs a sample), and Prometheus's model/textparse,
-// which builds with the pinned prometheus/common, lexes every byte of every
-// line, labels included, before a caller can look at the name: 2.6–3.1 ms
-// for the 12k-series benchmark page with nothing decoded, as much as the
-// whole budget of a filtered read (docs/PERFORMANCE.md). This parser looks
-// at a line's name first and skips an unwanted line with one IndexByte.
+// because no library serves: expfmt allocates tens of objects per sample
+// (25 objects and 3 µs a series on the 12k-series benchmark page), and
+// Prometheus's model/textparse, which does build with the pinned
+// prometheus/common, lexes every byte of every line, labels included,
+// before a caller can look at the name: 2.6–3.2 ms for that page with
+// nothing decoded, the whole 0.1× budget of an ingest, and it yields
+// labels.Labels rather than the dto families the profiles read
+// (docs/PERFORMANCE.md). This parser looks at a line's name first and
+// skips an unwanted line with one IndexByte.
 //
-// Parsing a skipped line is not checked, so a page with an error only in
-// skipped families reads without error; a full read reports it.
+// A skipped line is not checked, so a page whose only error is in skipped
+// families reads without error; the next full read reports it.
 type textParser struct {
 	a      *assembler
 	b      []byte
