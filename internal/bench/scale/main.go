@@ -43,6 +43,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
+	"resiltop/internal/bench/procstat"
 	"resiltop/internal/model"
 	"resiltop/internal/profile"
 	"resiltop/internal/record"
@@ -125,7 +126,7 @@ func bench(cfg config, format string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "scale: %d targets × %d series (%s, gzip %t), interval %s, %s per phase, UI snapshots per %s\n",
 		cfg.targets, p.series, format, cfg.gzip, cfg.interval, cfg.duration, cfg.refresh)
-	fmt.Fprintf(stdout, "machine: %s\n", machine())
+	fmt.Fprintf(stdout, "machine: %s\n", procstat.Machine())
 
 	srv, err := startChild(cfg, format, stderr)
 	if err != nil {
@@ -319,20 +320,20 @@ func measure(name string, pid int, d time.Duration, phase func(context.Context, 
 	runtime.GC()
 	debug.FreeOSMemory()
 	r := result{name: name}
-	peakKnown := resetPeakRSS() == nil
-	u0, s0 := cpuTime()
-	c0, cerr0 := processCPU(pid)
+	peakKnown := procstat.ResetPeakRSS() == nil
+	u0, s0 := procstat.CPUTime()
+	c0, cerr0 := procstat.ProcessCPU(pid)
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	phase(ctx, &r)
 	cancel()
 	r.wall = time.Since(start)
-	u1, s1 := cpuTime()
+	u1, s1 := procstat.CPUTime()
 	r.user, r.sys = u1-u0, s1-s0
-	if c1, cerr1 := processCPU(pid); cerr0 == nil && cerr1 == nil {
+	if c1, cerr1 := procstat.ProcessCPU(pid); cerr0 == nil && cerr1 == nil {
 		r.serverCPU = c1 - c0
 	}
-	if peak, err := peakRSS(); err == nil && peakKnown {
+	if peak, err := procstat.PeakRSS(); err == nil && peakKnown {
 		r.peak = peak
 	}
 	return r
@@ -514,7 +515,7 @@ func report(w io.Writer, cfg config, base, res result) {
 	expected := cfg.targets * int(cfg.duration/cfg.interval)
 	fmt.Fprintf(w, "goal ≤ %.2f CPU for the resiltop side: %s (measured %.3f with %d of ~%d scrapes done; %.3f at the full rate)\n",
 		goalCPU, verdict, res.cpu(), res.ok+res.failed, expected, full)
-	fmt.Fprintf(w, "load at the end: %s\n", loadAvg())
+	fmt.Fprintf(w, "load at the end: %s\n", procstat.LoadAvg())
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

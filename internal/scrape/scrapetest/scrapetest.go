@@ -65,50 +65,50 @@ func Page10k(format expfmt.Format) []byte {
 
 // Families10k returns the metric families of Page10k, freshly allocated.
 func Families10k() []*dto.MetricFamily {
-	b := newBuilder()
+	b := NewBuilder()
 	states := []string{"closed", "open", "half_open", "forced_open", "disabled"}
 	outcomes := []string{"success", "failure", "timeout", "short_circuited", "bulkhead_rejected"}
 	for d := range Dependencies {
 		dep := fmt.Sprintf("dep%03d", d)
 		x := float64(d)
-		l := func(kv ...string) []*dto.LabelPair { return labels(append([]string{"dependency", dep}, kv...)...) }
+		l := func(kv ...string) []*dto.LabelPair { return Labels(append([]string{"dependency", dep}, kv...)...) }
 		for i, s := range states {
 			v := 0.0
 			if i == d%3 { // a third of the breakers open or half-open, so findings fire
 				v = 1
 			}
-			b.gauge("resilience_circuit_breaker_state", "Circuit breaker state, one-hot.", l("state", s), v)
+			b.Gauge("resilience_circuit_breaker_state", "Circuit breaker state, one-hot.", l("state", s), v)
 		}
-		b.counter("resilience_circuit_breaker_transitions_total", "Breaker transitions.", l("from", "closed", "to", "open"), x)
-		b.counter("resilience_circuit_breaker_transitions_total", "Breaker transitions.", l("from", "open", "to", "half_open"), x)
-		b.gauge("resilience_circuit_breaker_last_transition_timestamp_seconds", "Unix time of the last transition.", l(), 1.7e9+x)
+		b.Counter("resilience_circuit_breaker_transitions_total", "Breaker transitions.", l("from", "closed", "to", "open"), x)
+		b.Counter("resilience_circuit_breaker_transitions_total", "Breaker transitions.", l("from", "open", "to", "half_open"), x)
+		b.Gauge("resilience_circuit_breaker_last_transition_timestamp_seconds", "Unix time of the last transition.", l(), 1.7e9+x)
 		for i, o := range outcomes {
-			b.counter("resilience_calls_total", "Logical calls by outcome.", l("outcome", o), 1e4*x/float64(i+1))
+			b.Counter("resilience_calls_total", "Logical calls by outcome.", l("outcome", o), 1e4*x/float64(i+1))
 		}
-		b.counter("resilience_retries_total", "Attempts after the first.", l(), 100*x)
-		b.counter("resilience_retries_exhausted_total", "Calls out of attempts.", l(), x)
-		b.gauge("resilience_timeout_seconds", "Per-attempt timeout.", l(), 1)
-		b.gauge("resilience_retry_max_attempts", "Maximum attempts.", l(), 3)
-		b.gauge("resilience_bulkhead_in_flight", "Calls in flight.", l(), math.Mod(x, 25))
-		b.gauge("resilience_bulkhead_max_concurrent", "Bulkhead size.", l(), 25)
-		b.gauge("resilience_pool_connections", "Pool connections by state.", l("state", "active"), math.Mod(x, 10))
-		b.gauge("resilience_pool_connections", "Pool connections by state.", l("state", "idle"), 10-math.Mod(x, 10))
-		b.gauge("resilience_pool_max_connections", "Pool size.", l(), 10)
-		b.gauge("resilience_pool_pending_acquires", "Waiters for a connection.", l(), math.Mod(x, 3))
-		b.counter("resilience_pool_acquire_timeouts_total", "Acquire timeouts.", l(), x)
-		b.gauge("resilience_pending_operations", "Operations of unknown outcome.", l(), x)
-		b.gauge("resilience_pending_oldest_age_seconds", "Age of the oldest pending operation.", l(), 3*x)
-		b.counter("resilience_pending_created_total", "Pending operations created.", l(), 50*x)
+		b.Counter("resilience_retries_total", "Attempts after the first.", l(), 100*x)
+		b.Counter("resilience_retries_exhausted_total", "Calls out of attempts.", l(), x)
+		b.Gauge("resilience_timeout_seconds", "Per-attempt timeout.", l(), 1)
+		b.Gauge("resilience_retry_max_attempts", "Maximum attempts.", l(), 3)
+		b.Gauge("resilience_bulkhead_in_flight", "Calls in flight.", l(), math.Mod(x, 25))
+		b.Gauge("resilience_bulkhead_max_concurrent", "Bulkhead size.", l(), 25)
+		b.Gauge("resilience_pool_connections", "Pool connections by state.", l("state", "active"), math.Mod(x, 10))
+		b.Gauge("resilience_pool_connections", "Pool connections by state.", l("state", "idle"), 10-math.Mod(x, 10))
+		b.Gauge("resilience_pool_max_connections", "Pool size.", l(), 10)
+		b.Gauge("resilience_pool_pending_acquires", "Waiters for a connection.", l(), math.Mod(x, 3))
+		b.Counter("resilience_pool_acquire_timeouts_total", "Acquire timeouts.", l(), x)
+		b.Gauge("resilience_pending_operations", "Operations of unknown outcome.", l(), x)
+		b.Gauge("resilience_pending_oldest_age_seconds", "Age of the oldest pending operation.", l(), 3*x)
+		b.Counter("resilience_pending_created_total", "Pending operations created.", l(), 50*x)
 		for _, o := range []string{"success", "failure", "expired"} {
-			b.counter("resilience_pending_resolved_total", "Pending operations resolved.", l("outcome", o), 10*x)
+			b.Counter("resilience_pending_resolved_total", "Pending operations resolved.", l("outcome", o), 10*x)
 		}
 		b.histogram("resilience_attempt_duration_seconds", "Duration of every attempt.", l(), 1000*(x+1))
 		for h := 1; h < Histograms/Dependencies; h++ {
 			b.histogram("app_request_duration_seconds", "The application's own handlers.",
-				labels("handler", fmt.Sprintf("/api/%s/h%d", dep, h)), 500*(x+1))
+				Labels("handler", fmt.Sprintf("/api/%s/h%d", dep, h)), 500*(x+1))
 		}
 	}
-	return b.families
+	return b.Families()
 }
 
 // Shape of EnvoyLikePage.
@@ -149,15 +149,20 @@ func EnvoyLikePage() []byte {
 	return b.Bytes()
 }
 
-// builder collects families in first-use order.
-type builder struct {
+// Builder collects metric families in first-use order, for pages that
+// tests and bench programs generate.
+type Builder struct {
 	families []*dto.MetricFamily
 	byName   map[string]*dto.MetricFamily
 }
 
-func newBuilder() *builder { return &builder{byName: map[string]*dto.MetricFamily{}} }
+// NewBuilder returns an empty Builder.
+func NewBuilder() *Builder { return &Builder{byName: map[string]*dto.MetricFamily{}} }
 
-func (b *builder) family(name, help string, t dto.MetricType) *dto.MetricFamily {
+// Families returns the families added so far, in first-use order.
+func (b *Builder) Families() []*dto.MetricFamily { return b.families }
+
+func (b *Builder) family(name, help string, t dto.MetricType) *dto.MetricFamily {
 	if f, ok := b.byName[name]; ok {
 		return f
 	}
@@ -167,12 +172,14 @@ func (b *builder) family(name, help string, t dto.MetricType) *dto.MetricFamily 
 	return f
 }
 
-func (b *builder) counter(name, help string, l []*dto.LabelPair, v float64) {
+// Counter adds a counter sample to the family name (created on first use).
+func (b *Builder) Counter(name, help string, l []*dto.LabelPair, v float64) {
 	f := b.family(name, help, dto.MetricType_COUNTER)
 	f.Metric = append(f.Metric, &dto.Metric{Label: l, Counter: &dto.Counter{Value: proto.Float64(v)}})
 }
 
-func (b *builder) gauge(name, help string, l []*dto.LabelPair, v float64) {
+// Gauge adds a gauge sample to the family name (created on first use).
+func (b *Builder) Gauge(name, help string, l []*dto.LabelPair, v float64) {
 	f := b.family(name, help, dto.MetricType_GAUGE)
 	f.Metric = append(f.Metric, &dto.Metric{Label: l, Gauge: &dto.Gauge{Value: proto.Float64(v)}})
 }
@@ -180,17 +187,28 @@ func (b *builder) gauge(name, help string, l []*dto.LabelPair, v float64) {
 // histogram adds a histogram of n observations spread so that each bucket
 // holds a growing share; the +Inf bucket is implied by SampleCount, as
 // client_golang does, and written by the encoders.
-func (b *builder) histogram(name, help string, l []*dto.LabelPair, n float64) {
+func (b *Builder) histogram(name, help string, l []*dto.LabelPair, n float64) {
+	cum := make([]uint64, len(Bounds))
+	for i := range Bounds {
+		cum[i] = uint64(n * float64(i+1) / float64(len(Bounds)+1))
+	}
+	b.Histogram(name, help, l, Bounds, cum, uint64(n), n*0.2)
+}
+
+// Histogram adds a classic histogram with finite upper bounds, their
+// cumulative counts, and the total count and sum; the +Inf bucket is
+// implied by count, as client_golang does, and written by the encoders.
+func (b *Builder) Histogram(name, help string, l []*dto.LabelPair, bounds []float64, cum []uint64, count uint64, sum float64) {
 	f := b.family(name, help, dto.MetricType_HISTOGRAM)
-	h := &dto.Histogram{SampleCount: proto.Uint64(uint64(n)), SampleSum: proto.Float64(n * 0.2)}
-	for i, ub := range Bounds {
-		c := uint64(n * float64(i+1) / float64(len(Bounds)+1))
-		h.Bucket = append(h.Bucket, &dto.Bucket{UpperBound: proto.Float64(ub), CumulativeCount: proto.Uint64(c)})
+	h := &dto.Histogram{SampleCount: proto.Uint64(count), SampleSum: proto.Float64(sum)}
+	for i, ub := range bounds {
+		h.Bucket = append(h.Bucket, &dto.Bucket{UpperBound: proto.Float64(ub), CumulativeCount: proto.Uint64(cum[i])})
 	}
 	f.Metric = append(f.Metric, &dto.Metric{Label: l, Histogram: h})
 }
 
-func labels(kv ...string) []*dto.LabelPair {
+// Labels turns name, value pairs into label pairs.
+func Labels(kv ...string) []*dto.LabelPair {
 	out := make([]*dto.LabelPair, 0, len(kv)/2)
 	for i := 0; i+1 < len(kv); i += 2 {
 		out = append(out, &dto.LabelPair{Name: proto.String(kv[i]), Value: proto.String(kv[i+1])})

@@ -1,4 +1,7 @@
-package main
+// Package procstat reads this process's (and a child's) resource use on
+// Linux for the bench programs: CPU time, peak resident set, the machine
+// and its load, so that each program reports them the same way.
+package procstat
 
 import (
 	"bufio"
@@ -12,9 +15,9 @@ import (
 	"time"
 )
 
-// cpuTime is the user and system CPU this process has used so far, all
+// CPUTime is the user and system CPU this process has used so far, all
 // threads, from getrusage(RUSAGE_SELF): the child server is not included.
-func cpuTime() (user, sys time.Duration) {
+func CPUTime() (user, sys time.Duration) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0, 0
@@ -26,9 +29,9 @@ func cpuTime() (user, sys time.Duration) {
 // it is 100 on every architecture Go runs Linux on, and Go has no sysconf.
 const clockTicks = 100
 
-// processCPU reads another process's user+system CPU from /proc/PID/stat,
+// ProcessCPU reads another process's user+system CPU from /proc/PID/stat,
 // to report the child server's cost beside (never inside) resiltop's.
-func processCPU(pid int) (time.Duration, error) {
+func ProcessCPU(pid int) (time.Duration, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
@@ -50,8 +53,8 @@ func processCPU(pid int) (time.Duration, error) {
 	return time.Duration(utime+stime) * time.Second / clockTicks, nil
 }
 
-// peakRSS returns VmHWM (peak resident set) of this process in bytes.
-func peakRSS() (int64, error) {
+// PeakRSS returns VmHWM (peak resident set) of this process in bytes.
+func PeakRSS() (int64, error) {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		return 0, err
@@ -67,14 +70,14 @@ func peakRSS() (int64, error) {
 	return 0, fmt.Errorf("/proc/self/status: no VmHWM")
 }
 
-// resetPeakRSS sets VmHWM back to the current RSS (Linux ≥ 4.0), so each
+// ResetPeakRSS sets VmHWM back to the current RSS (Linux ≥ 4.0), so each
 // phase reports its own peak rather than the run's.
-func resetPeakRSS() error {
+func ResetPeakRSS() error {
 	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 }
 
-// machine describes where the numbers were taken: CPUs, model, load.
-func machine() string {
+// Machine describes where the numbers were taken: CPUs, model, load.
+func Machine() string {
 	model := "unknown CPU"
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for line := range strings.SplitSeq(string(b), "\n") {
@@ -84,11 +87,11 @@ func machine() string {
 			}
 		}
 	}
-	return fmt.Sprintf("%d CPUs (GOMAXPROCS %d), %s, load %s", runtime.NumCPU(), runtime.GOMAXPROCS(0), model, loadAvg())
+	return fmt.Sprintf("%d CPUs (GOMAXPROCS %d), %s, load %s", runtime.NumCPU(), runtime.GOMAXPROCS(0), model, LoadAvg())
 }
 
-// loadAvg is the 1, 5 and 15 minute load averages, or "unknown".
-func loadAvg() string {
+// LoadAvg is the 1, 5 and 15 minute load averages, or "unknown".
+func LoadAvg() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
 		return "unknown"
