@@ -183,7 +183,12 @@ func (s *Scraper) read(resp *http.Response) ([]byte, error) {
 		return s.buf, nil
 	}
 	if errors.Is(err, errTooLarge) {
-		return s.buf, &Error{Kind: KindTooLarge, Msg: "body larger than " + formatBytes(s.target.BodyLimit) + " (raise --body-limit)"}
+		// The target backs off and its next page will be over the limit
+		// too: keeping a buffer of the limit's size through the backoff
+		// would pin up to the limit per oversized target.
+		body := s.buf
+		s.buf = nil
+		return body, &Error{Kind: KindTooLarge, Msg: "body larger than " + formatBytes(s.target.BodyLimit) + " (raise --body-limit)"}
 	}
 	if gzipped {
 		err = gzipError(err)
