@@ -103,7 +103,7 @@ func (a *Actuator) Set(ctx context.Context, name string, action Action) (string,
 	if err != nil {
 		return "", err
 	}
-	if err := a.statusError(status, body); err != nil {
+	if err := a.changeStatusError(status, body); err != nil {
 		return "", err
 	}
 	var resp struct {
@@ -132,14 +132,15 @@ func (a *Actuator) do(ctx context.Context, method, target string, payload []byte
 	if a.token != "" {
 		req.Header.Set("Authorization", "Bearer "+a.token)
 	}
+	change := method != http.MethodGet
 	resp, err := a.client.Do(req)
 	if err != nil {
-		return 0, nil, a.transportError(ctx, err)
+		return 0, nil, a.transportError(ctx, err, change)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return 0, nil, a.transportError(ctx, err)
+		return 0, nil, a.transportError(ctx, err, change)
 	}
 	if len(body) > maxBody {
 		return 0, nil, fmt.Errorf("admin endpoint: response larger than %d bytes", maxBody)
@@ -149,8 +150,11 @@ func (a *Actuator) do(ctx context.Context, method, target string, payload []byte
 
 // transportError reports a timeout as the context's error (the call may or
 // may not have taken effect: "outcome unknown") and anything else in plain
-// words, with the token scrubbed.
-func (a *Actuator) transportError(ctx context.Context, err error) error {
+// words, with the token scrubbed. For a change (a POST) a failure after the
+// connection was made, such as a cut connection, wraps ErrOutcomeUnknown:
+// the request may have been read and applied. Only a connection never made
+// says that it was not.
+func (a *Actuator) transportError(ctx context.Context, err error, change bool) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return ctxErr
 	}
@@ -158,7 +162,23 @@ func (a *Actuator) transportError(ctx context.Context, err error) error {
 	if errors.As(err, &ne) && ne.Timeout() {
 		return context.DeadlineExceeded
 	}
-	return fmt.Errorf("admin endpoint: %s", a.scrub(err.Error()))
+	msg := "admin endpoint: " + a.scrub(err.Error())
+	var op *net.OpError
+	if change && !(errors.As(err, &op) && op.Op == "dial") {
+		return fmt.Errorf("%s: %w", msg, ErrOutcomeUnknown)
+	}
+	return errors.New(msg)
+}
+
+// changeStatusError maps the status of an answer to a change: as
+// statusError, except that a 5xx, from the service or from a gateway in
+// front of it, does not say the change was not made (ErrOutcomeUnknown).
+func (a *Actuator) changeStatusError(status int, body []byte) error {
+	err := a.statusError(status, body)
+	if status >= 500 {
+		return fmt.Errorf("%w: %w", err, ErrOutcomeUnknown)
+	}
+	return err
 }
 
 // statusError maps an HTTP status to the package's errors.

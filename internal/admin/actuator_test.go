@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -26,6 +27,7 @@ type fakeActuator struct {
 	listStatus, postStatus int    // 0 = behave normally
 	postBody, listBody     string // overrides the answer when set
 	delay                  time.Duration
+	postCut                bool // apply a POST, then cut the connection instead of answering
 }
 
 func (f *fakeActuator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -72,6 +74,12 @@ func (f *fakeActuator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		json.Unmarshal(body, &req)
 		state := map[string]string{"FORCE_OPEN": "FORCED_OPEN", "CLOSE": "CLOSED", "DISABLE": "DISABLED"}[req.UpdateState]
 		f.breakers[name] = state // the trap: unknown names are created
+		if f.postCut {
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+			}
+			return
+		}
 		json.NewEncoder(w).Encode(map[string]string{"circuitBreakerName": name, "currentState": state, "message": "ok"})
 	default:
 		http.NotFound(w, r)
@@ -114,6 +122,8 @@ func TestActuatorSet(t *testing.T) {
 			wantPosts: []string{"/actuator/circuitbreakers/pg"}},
 		{name: "500 in plain words", setup: func(f *fakeActuator) { f.postStatus = 500; f.postBody = "boom" }, breaker: "pg", action: ForceOpen,
 			errText: "HTTP 500 Internal Server Error: boom", wantPosts: []string{"/actuator/circuitbreakers/pg"}},
+		{name: "500 leaves the outcome unknown", setup: func(f *fakeActuator) { f.postStatus = 500 }, breaker: "pg", action: ForceOpen,
+			wantErr: ErrOutcomeUnknown, wantPosts: []string{"/actuator/circuitbreakers/pg"}},
 		{name: "200 without JSON reports no state", setup: func(f *fakeActuator) { f.postStatus = 200; f.postBody = "done" }, breaker: "pg", action: ForceOpen,
 			want: "", wantPosts: []string{"/actuator/circuitbreakers/pg"}},
 		{name: "list is not JSON", setup: func(f *fakeActuator) { f.listBody = "<html>" }, breaker: "pg", action: ForceOpen, errText: "not valid JSON"},
@@ -162,6 +172,59 @@ func TestActuatorSet(t *testing.T) {
 			}
 			if _, created := fake.breakers["pgg"]; created {
 				t.Error("the unknown name was created on the server")
+			}
+		})
+	}
+}
+
+// TestActuatorOutcomeUnknown: once the POST may have reached the service,
+// a failure does not say the change was not made. A 5xx (from the service
+// or a gateway in front of it) or a connection cut after the request went
+// out is ErrOutcomeUnknown, which the UI verifies by scrapes; a failure
+// before the POST, a refusal the service states (4xx) or a connection never
+// made is not. Found by the admin soak (internal/bench/soak -admin): a 502
+// after the change took was shown as "not applied".
+func TestActuatorOutcomeUnknown(t *testing.T) {
+	tests := []struct {
+		name        string
+		setup       func(*fakeActuator)
+		refused     bool
+		wantUnknown bool
+		wantState   string // pg's state on the server afterwards
+	}{
+		{"5xx after the POST", func(f *fakeActuator) { f.postStatus = http.StatusBadGateway }, false, true, "CLOSED"},
+		{"connection cut after the POST took", func(f *fakeActuator) { f.postCut = true }, false, true, "FORCED_OPEN"},
+		{"5xx on the list: nothing posted", func(f *fakeActuator) { f.listStatus = http.StatusServiceUnavailable }, false, false, "CLOSED"},
+		{"4xx on the POST", func(f *fakeActuator) { f.postStatus = http.StatusBadRequest }, false, false, "CLOSED"},
+		{"connection refused", nil, true, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := &fakeActuator{breakers: map[string]string{"pg": "CLOSED"}}
+			if tt.setup != nil {
+				tt.setup(fake)
+			}
+			srv := httptest.NewServer(fake)
+			defer srv.Close()
+			if tt.refused {
+				srv.Close()
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, err := NewActuator(srv.URL+"/actuator", testToken, nil).Set(ctx, "pg", ForceOpen)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got := errors.Is(err, ErrOutcomeUnknown); got != tt.wantUnknown {
+				t.Errorf("err %q: outcome unknown %t, want %t", err, got, tt.wantUnknown)
+			}
+			if strings.Contains(err.Error(), testToken) {
+				t.Errorf("error leaks the token: %v", err)
+			}
+			fake.mu.Lock()
+			defer fake.mu.Unlock()
+			if tt.wantState != "" && fake.breakers["pg"] != tt.wantState {
+				t.Errorf("pg is %s on the server, want %s", fake.breakers["pg"], tt.wantState)
 			}
 		})
 	}

@@ -22,13 +22,16 @@ const (
 )
 
 // Errors a Switch reports in plain words. A context deadline (the call may
-// or may not have taken) is reported as context.DeadlineExceeded, which the
-// UI shows as "outcome unknown", never as failure.
+// or may not have taken) is reported as context.DeadlineExceeded, and a
+// failure after the change may have reached the service (a 5xx, a cut
+// connection) wraps ErrOutcomeUnknown: the UI shows both as "outcome
+// unknown" and verifies by scrapes, never as failure.
 var (
-	ErrUnauthorized = errors.New("the admin endpoint refused the token (401/403)")
-	ErrUnknownName  = errors.New("the admin endpoint does not know that breaker")
-	ErrUnsupported  = errors.New("this admin endpoint cannot do that")
-	ErrNoToken      = errors.New("no admin token: set RESILTOP_ADMIN_TOKEN or pass --admin-token-file")
+	ErrOutcomeUnknown = errors.New("the change may or may not have been made")
+	ErrUnauthorized   = errors.New("the admin endpoint refused the token (401/403)")
+	ErrUnknownName    = errors.New("the admin endpoint does not know that breaker")
+	ErrUnsupported    = errors.New("this admin endpoint cannot do that")
+	ErrNoToken        = errors.New("no admin token: set RESILTOP_ADMIN_TOKEN or pass --admin-token-file")
 )
 
 // Switch changes one target's breakers.

@@ -55,7 +55,7 @@ func (e *Envoy) Set(ctx context.Context, cluster string, action Action) (string,
 	if status == http.StatusNotFound {
 		return "", fmt.Errorf("the Envoy admin has no runtime_modify endpoint (HTTP 404): %s", serverMessage(body))
 	}
-	return "", e.actuator.statusError(status, body)
+	return "", e.actuator.changeStatusError(status, body)
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }

@@ -177,6 +177,11 @@ func (m Model) adminDone(msg adminDoneMsg) Model {
 	case errors.Is(msg.err, context.DeadlineExceeded):
 		a.state = actUnknown
 		m = m.logEvent(a.target, a.dep, "admin "+string(a.action)+": no answer within "+fmtDuration(m.timeout)+" — outcome unknown, verifying")
+	case errors.Is(msg.err, admin.ErrOutcomeUnknown):
+		// A 5xx or a cut connection after the request went out: the
+		// service may have made the change, so only a scrape can tell.
+		a.state = actUnknown
+		m = m.logEvent(a.target, a.dep, "admin "+string(a.action)+": "+msg.err.Error()+" — outcome unknown, verifying")
 	default:
 		a.state, a.err, a.doneAt = actFailed, plainError(msg.err), m.opts.Now()
 		m = m.logEvent(a.target, a.dep, "admin "+string(a.action)+" failed: "+a.err)

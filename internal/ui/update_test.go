@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -275,6 +276,22 @@ func TestAdminFlow(t *testing.T) {
 			sw:   &fakeSwitch{block: true}, keys: []string{"c", "y"}, calls: 1,
 			after: func(m Model, c *clock) Model {
 				c.Add(3 * time.Second)
+				return step(m, snapshotMsg{seq: 9, snap: withState(fixture(), c.Now(), "pg", model.BreakerClosed)})
+			},
+			want: []string{"→ CLOSED (confirmed)"},
+		},
+		{
+			// Found by the admin soak: a gateway's 502 after the change took was shown as "not applied".
+			name: "a 5xx leaves the outcome unknown",
+			sw:   &fakeSwitch{err: fmt.Errorf("admin endpoint answered HTTP 502 Bad Gateway: %w", admin.ErrOutcomeUnknown)}, keys: []string{"c", "y"}, calls: 1,
+			want:   []string{"→ CLOSED (outcome unknown — verifying)", "admin CLOSE: admin endpoint answered HTTP 502 Bad Gateway"},
+			absent: []string{"not applied", "CLOSE failed"},
+		},
+		{
+			name: "a 5xx then a scrape confirms",
+			sw:   &fakeSwitch{err: fmt.Errorf("admin endpoint answered HTTP 502 Bad Gateway: %w", admin.ErrOutcomeUnknown)}, keys: []string{"c", "y"}, calls: 1,
+			after: func(m Model, c *clock) Model {
+				c.Add(2 * time.Second)
 				return step(m, snapshotMsg{seq: 9, snap: withState(fixture(), c.Now(), "pg", model.BreakerClosed)})
 			},
 			want: []string{"→ CLOSED (confirmed)"},
