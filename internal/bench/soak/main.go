@@ -34,8 +34,10 @@ import (
 
 	commoncfg "github.com/prometheus/common/config"
 
+	"resiltop/internal/admin"
 	"resiltop/internal/bench/procstat"
 	"resiltop/internal/model"
+	"resiltop/internal/profile"
 	"resiltop/internal/scrape"
 	"resiltop/internal/ui"
 )
@@ -57,9 +59,11 @@ type config struct {
 	cycles int
 	args   []string // the command line, to print with the seed
 
-	// corrupt and misrender alter the snapshots (see probe); only the
-	// soak's tests set them, to prove that the checks fail.
+	// corrupt and misrender alter the snapshots (see probe), wrapSwitch
+	// the admin switch; only the soak's tests set them, to prove that the
+	// checks fail.
 	corrupt, misrender func(*model.Snapshot) *model.Snapshot
+	wrapSwitch         func(admin.Switch) admin.Switch
 	// leak, when set, is started as a goroutine that never ends; only the
 	// soak's tests set it, to prove that the leak check fails.
 	leak func()
@@ -97,6 +101,8 @@ func parseFlags(args []string, stderr io.Writer) (config, int) {
 	fs.DurationVar(&cfg.maxDwell, "max-dwell", 12*time.Second, "longest time a target keeps a behaviour")
 	fs.Float64Var(&cfg.healthyShare, "healthy", 0.4, "share of behaviour switches that go to healthy (when -faults has it)")
 	faults := fs.String("faults", "", "comma-separated behaviours to switch between (default every one): "+strings.Join(faultFlags[:], ","))
+	fs.BoolVar(&cfg.admin, "admin", false, "run the admin soak instead: force-open/close cycles against pgsim")
+	fs.IntVar(&cfg.cycles, "cycles", 1000, "admin soak: force-open/close cycles")
 	fs.IntVar(&heapMiB, "max-heap-mib", 0, "heap-in-use bound in MiB; 0 derives it from -targets and -body-limit-mib")
 	fs.IntVar(&cfg.maxGoroutines, "max-goroutines", 0, "goroutine bound; 0 derives it from -targets")
 	if err := fs.Parse(args); err != nil {
@@ -146,6 +152,9 @@ func parseFlags(args []string, stderr io.Writer) (config, int) {
 }
 
 func execute(cfg config, stdout, stderr io.Writer) int {
+	if cfg.admin {
+		return adminSoak(cfg, stdout, stderr)
+	}
 	fmt.Fprintf(stdout, "soak: seed %d, %d targets, %s, interval %s, window %s, history %s, max-series %d, body limit %d MiB\n",
 		cfg.seed, cfg.targets, cfg.duration, cfg.interval, cfg.window, cfg.history, cfg.maxSeries, cfg.bodyLimit>>20)
 	fmt.Fprintf(stdout, "machine: %s\n", procstat.Machine())
@@ -228,7 +237,7 @@ func soak(cfg config) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	store := model.NewStore(model.StoreOptions{History: cfg.history})
+	store := model.NewStore(model.StoreOptions{History: cfg.history, Profiles: profile.Builtin()})
 	pr := &probe{snapshot: store.Snapshot, corrupt: cfg.corrupt, misrender: cfg.misrender}
 	c := newChecker(cfg, targets)
 	res.c = c

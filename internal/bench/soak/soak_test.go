@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"strings"
 	"testing"
 
+	"resiltop/internal/admin"
 	"resiltop/internal/model"
 )
 
@@ -130,4 +133,51 @@ func edit(s *model.Snapshot, f func(*model.Dependency)) *model.Snapshot {
 		f(&c.Dependencies[i])
 	}
 	return &c
+}
+
+// TestAdminSoak runs a short admin soak, and injects the two wrong endings
+// it exists to catch: "not applied" after a change that took (a switch
+// that reports a gateway's 5xx as a plain failure, as before
+// admin.ErrOutcomeUnknown) and "confirmed" of a change that did not take
+// (a store that shows the breaker forced open whatever the page says).
+func TestAdminSoak(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		inject func(*config)
+		code   int
+		want   string
+	}{
+		{"faults injected, endings right", func(*config) {}, 0, `PASS (seed 12): no wrong "confirmed", no wrong "not applied"`},
+		{"a 5xx after the change reported as not applied", func(c *config) {
+			c.wrapSwitch = func(sw admin.Switch) admin.Switch { return plainErrors{sw} }
+		}, 1, "not applied, but pgsim's breaker went from"},
+		{"a confirmation the page does not show", func(c *config) {
+			c.corrupt = func(s *model.Snapshot) *model.Snapshot {
+				return edit(s, func(d *model.Dependency) { d.Breaker.State = model.BreakerForcedOpen })
+			}
+		}, 1, "(FORCE_OPEN): confirmed, but pgsim's breaker is CLOSED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := short(t, "-admin", "-cycles", "60")
+			tc.inject(&cfg)
+			var out, errs bytes.Buffer
+			if code := execute(cfg, &out, &errs); code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s%s", code, tc.code, out.String(), errs.String())
+			}
+			if !strings.Contains(out.String(), tc.want) {
+				t.Errorf("output lacks %q:\n%s", tc.want, out.String())
+			}
+		})
+	}
+}
+
+// plainErrors drops what an admin error wraps, keeping its words.
+type plainErrors struct{ sw admin.Switch }
+
+func (p plainErrors) Set(ctx context.Context, name string, a admin.Action) (string, error) {
+	state, err := p.sw.Set(ctx, name, a)
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		err = errors.New(err.Error())
+	}
+	return state, err
 }
