@@ -158,6 +158,11 @@ func (s *Scraper) scrape(ctx context.Context) (*model.Page, int64, error) {
 	if err != nil {
 		return nil, n, err
 	}
+	// A body still arriving at the deadline is cut short, and over TLS the
+	// cut can read as a clean end: what arrived is a prefix, not the page.
+	if ctx.Err() != nil {
+		return nil, n, ctx.Err()
+	}
 	page, err := s.reader.Read(body, resp.Header.Get("Content-Type"), s.target.MaxSeries)
 	return page, n, err
 }

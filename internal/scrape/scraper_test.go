@@ -231,6 +231,53 @@ func TestOversizedPageKeepsNoBuffer(t *testing.T) {
 	}
 }
 
+// TestTimeoutMidBody: a page still arriving when the scrape times out is a
+// timeout, never a page. Over TLS the body of a request cut short by its
+// deadline sometimes ends in a clean EOF; the old code then parsed what had
+// arrived, so a third of such scrapes "succeeded" with a truncated page
+// (dependencies vanished, counters missing) or failed as a parse error.
+// Found by the soak (internal/bench/soak), whose dripping targets showed
+// "parse error: unexpected end of input stream".
+func TestTimeoutMidBody(t *testing.T) {
+	drip := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", textCT)
+		rc := http.NewResponseController(w)
+		for i := range 1000 { // whole lines, so any prefix parses
+			if _, err := fmt.Fprintf(w, "# TYPE up_%d gauge\nup_%d 1\n", i, i); err != nil || rc.Flush() != nil {
+				return
+			}
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		srv  *httptest.Server
+		http commoncfg.HTTPClientConfig
+	}{
+		{"http", httptest.NewServer(drip), commoncfg.HTTPClientConfig{}},
+		{"https", httptest.NewTLSServer(drip), commoncfg.HTTPClientConfig{TLSConfig: commoncfg.TLSConfig{InsecureSkipVerify: true}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer tc.srv.Close()
+			sc, err := NewScraper(Target{URL: tc.srv.URL, Timeout: 100 * time.Millisecond, HTTP: tc.http})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 20 {
+				res := sc.Scrape(t.Context())
+				var se *Error
+				if !errors.As(res.Err, &se) || se.Kind != KindTimeout {
+					t.Fatalf("got %v (page %v), want a timeout", res.Err, res.Page != nil)
+				}
+			}
+		})
+	}
+}
+
 func TestScrapeGoodPages(t *testing.T) {
 	var gzPage bytes.Buffer
 	gz := gzip.NewWriter(&gzPage)
