@@ -132,18 +132,20 @@ func parseFlags(args []string, stderr io.Writer) (config, int) {
 		return cfg, 2
 	}
 	cfg.bodyLimit = int64(bodyMiB) << 20
-	// Each target may have a scrape reading up to the body limit at once
-	// (a gzip bomb, an oversized page), and keeps a read buffer between
-	// scrapes; the rest (history, snapshots, the screen) is small beside it.
+	// A third of the targets may be reading a page up to the body limit at
+	// once (a gzip bomb, an oversized page: a fifth of the behaviours, and
+	// slow readers pile up on a loaded machine); the store (bounded by
+	// -history), the snapshots, the screen and the fake targets' pages fit
+	// in 128 MiB beside them.
 	cfg.maxHeap = uint64(heapMiB) << 20
 	if heapMiB == 0 {
-		cfg.maxHeap = 256<<20 + uint64(cfg.targets)*uint64(cfg.bodyLimit)/2
+		cfg.maxHeap = 128<<20 + uint64(cfg.targets)*uint64(cfg.bodyLimit)/3
 	}
 	// Per target: its scrape worker, a client connection's two goroutines,
 	// the server's listener, connection and handler goroutines, and a
-	// timer or two; doubled for connections closed and reopened.
+	// timer; twice that for connections closed and reopened.
 	if cfg.maxGoroutines == 0 {
-		cfg.maxGoroutines = 100 + 20*cfg.targets
+		cfg.maxGoroutines = 100 + 10*cfg.targets
 	}
 	if cfg.seed == 0 {
 		cfg.seed = rand.Uint64()
