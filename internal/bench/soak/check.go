@@ -131,9 +131,9 @@ func (c *checker) checkRefresh(now time.Time, screen string, calls int, last tim
 }
 
 // settled reports whether t has held its behaviour long enough for every
-// scrape in flight at the switch to have finished.
+// scrape in flight at the switch to have finished and been read.
 func (c *checker) settled(st state, at time.Time) bool {
-	return at.Sub(st.since) >= 2*c.cfg.interval+c.cfg.timeout()
+	return at.Sub(st.since) >= c.cfg.lag()
 }
 
 // Each check counts as passed only when it compared something.
@@ -152,14 +152,14 @@ func (c *checker) checkRates(snap *model.Snapshot) {
 		st := t.state()
 		windowStart := d.LastSeen.Add(-snap.Window)
 		if st.fault != healthy || d.LastSeen.Before(st.since) || !c.settled(st, snap.Time) ||
-			windowStart.Before(st.quietSince.Add(c.cfg.interval)) {
+			windowStart.Before(st.quietSince.Add(c.cfg.lag())) {
 			continue
 		}
 		truth := t.truth(d.Name)
 		c.ratesDeps++
 		compared++
 		span := d.History[len(d.History)-1].Time.Sub(d.History[0].Time).Seconds() // ≤ the window's span
-		rel := relTolerance + c.cfg.timeout().Seconds()/span
+		rel := relTolerance + c.cfg.skew().Seconds()/span
 		for _, m := range []struct {
 			what      string
 			got       model.Value
@@ -401,7 +401,7 @@ func (c *checker) observe(snap *model.Snapshot, screen string) {
 		if !c.settled(st, snap.Time) {
 			continue
 		}
-		h := health[t.url]
+		h := health[t.key]
 		if h == nil || h.LastScrape.Before(st.since) {
 			continue // not scraped under this behaviour yet (a backoff, a slow scrape)
 		}

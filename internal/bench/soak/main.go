@@ -21,12 +21,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -39,6 +41,7 @@ import (
 	"resiltop/internal/model"
 	"resiltop/internal/profile"
 	"resiltop/internal/scrape"
+	"resiltop/internal/scrape/promtest"
 	"resiltop/internal/ui"
 )
 
@@ -55,9 +58,10 @@ type config struct {
 	healthyShare                                    float64
 	faults                                          []fault // the behaviours targets switch between
 
-	admin  bool
-	cycles int
-	args   []string // the command line, to print with the seed
+	admin      bool
+	cycles     int
+	prometheus bool     // fleet mode: a real Prometheus scrapes the targets, resiltop asks it
+	args       []string // the command line, to print with the seed
 
 	// corrupt and misrender alter the snapshots (see probe), wrapSwitch
 	// the admin switch; only the soak's tests set them, to prove that the
@@ -72,6 +76,27 @@ type config struct {
 // timeout is the scrape timeout resiltop derives from the interval.
 func (c config) timeout() time.Duration {
 	return scrape.Target{Interval: c.interval}.WithDefaults().Timeout
+}
+
+// skew is how far apart a page's time stamp (its scrape's start) and the
+// moment the target computed it can be: up to the timeout of whoever
+// scraped it, resiltop or, in fleet mode, Prometheus.
+func (c config) skew() time.Duration {
+	if c.prometheus {
+		return max(c.timeout(), promtest.ScrapeInterval)
+	}
+	return c.timeout()
+}
+
+// lag is how long after a target changes behaviour every scrape of the
+// old one has been read: two intervals and a timeout, and in fleet mode
+// Prometheus's scrape interval on top.
+func (c config) lag() time.Duration {
+	d := 2*c.interval + c.timeout()
+	if c.prometheus {
+		d += promtest.ScrapeInterval
+	}
+	return d
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -101,6 +126,7 @@ func parseFlags(args []string, stderr io.Writer) (config, int) {
 	fs.DurationVar(&cfg.maxDwell, "max-dwell", 12*time.Second, "longest time a target keeps a behaviour")
 	fs.Float64Var(&cfg.healthyShare, "healthy", 0.4, "share of behaviour switches that go to healthy (when -faults has it)")
 	faults := fs.String("faults", "", "comma-separated behaviours to switch between (default every one): "+strings.Join(faultFlags[:], ","))
+	fs.BoolVar(&cfg.prometheus, "prometheus", false, "fleet mode: Debian's prometheus scrapes the targets (all http) and resiltop reads them from it")
 	fs.BoolVar(&cfg.admin, "admin", false, "run the admin soak instead: force-open/close cycles against pgsim")
 	fs.IntVar(&cfg.cycles, "cycles", 1000, "admin soak: force-open/close cycles")
 	fs.IntVar(&heapMiB, "max-heap-mib", 0, "heap-in-use bound in MiB; 0 derives it from -targets and -body-limit-mib")
@@ -159,6 +185,9 @@ func execute(cfg config, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "soak: seed %d, %d targets, %s, interval %s, window %s, history %s, max-series %d, body limit %d MiB\n",
 		cfg.seed, cfg.targets, cfg.duration, cfg.interval, cfg.window, cfg.history, cfg.maxSeries, cfg.bodyLimit>>20)
+	if cfg.prometheus {
+		fmt.Fprintln(stdout, "fleet mode: Debian's prometheus scrapes the targets every second; resiltop reads them from its HTTP API")
+	}
 	fmt.Fprintf(stdout, "machine: %s\n", procstat.Machine())
 	res, err := soak(cfg)
 	if err != nil {
@@ -223,7 +252,9 @@ func soak(cfg config) (*result, error) {
 	}()
 	var specs []scrape.Target
 	for i := range cfg.targets {
-		t, err := newTarget(i, i%4 == 3, as, rng, start)
+		// Every fourth target speaks https, except in fleet mode, where
+		// Prometheus, not resiltop, would hold the CA.
+		t, err := newTarget(i, i%4 == 3 && !cfg.prometheus, as, rng, start)
 		if err != nil {
 			return nil, err
 		}
@@ -235,8 +266,17 @@ func soak(cfg config) (*result, error) {
 		specs = append(specs, spec)
 	}
 	res.targets = targets
-	src, err := scrape.New(specs)
-	if err != nil {
+	var src scrape.Source
+	stopFleet := func() {}
+	if cfg.prometheus {
+		prom, stop, err := fleet(cfg, targets)
+		if err != nil {
+			return nil, err
+		}
+		stopFleet = sync.OnceFunc(stop)
+		defer stopFleet()
+		src = prom
+	} else if src, err = scrape.New(specs); err != nil {
 		return nil, err
 	}
 	store := model.NewStore(model.StoreOptions{History: cfg.history, Profiles: profile.Builtin()})
@@ -285,6 +325,7 @@ func soak(cfg config) (*result, error) {
 	for _, t := range targets {
 		t.close()
 	}
+	stopFleet() // its connections to Prometheus end with it
 	res.wall = time.Since(start)
 	res.goroutinesZ = settleGoroutines(res.goroutines0, 10*time.Second)
 	if extra := res.goroutinesZ - res.goroutines0; extra > leakSlack {
@@ -299,6 +340,56 @@ func soak(cfg config) (*result, error) {
 		res.relistenFail += t.relistenFailures
 	}
 	return res, nil
+}
+
+// fleet starts Debian's prometheus on a free loopback port with its TSDB in
+// a temporary directory, has it scrape the targets (job "soak", every
+// second) until every one has been scraped twice, and returns resiltop's
+// Prometheus source for them, as --prometheus builds it. stop ends
+// Prometheus and removes its directory.
+func fleet(cfg config, targets []*target) (src *scrape.PromSource, stop func(), err error) {
+	dir, err := os.MkdirTemp("", "soak-prometheus-")
+	if err != nil {
+		return nil, nil, err
+	}
+	prom, reason, err := promtest.StartMain(dir)
+	if prom == nil {
+		_ = os.RemoveAll(dir)
+		if err == nil {
+			err = errors.New(reason)
+		}
+		return nil, nil, err
+	}
+	stop = func() {
+		prom.Stop()
+		_ = os.RemoveAll(dir)
+	}
+	addrs := make([]string, len(targets))
+	for i, t := range targets {
+		t.key, addrs[i] = t.addr, t.addr // a fleet's member is its instance label
+	}
+	if _, err := prom.Scrape("soak", addrs...); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	if err := prom.WaitScraped("soak", len(targets), 2); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	var families []string
+	for _, p := range profile.Builtin() {
+		families = append(families, p.Families()...)
+	}
+	slices.Sort(families)
+	src, err = scrape.NewProm(scrape.PromConfig{
+		URL: prom.URL, Selector: `{job="soak"}`, Families: slices.Compact(families),
+		Interval: cfg.interval, BodyLimit: cfg.bodyLimit, MaxSeries: cfg.maxSeries,
+	})
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return src, stop, nil
 }
 
 // drive runs the UI until the run's end: messages to Update, View a few

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,8 +44,15 @@ func TestShortSoak(t *testing.T) {
 			[]string{invRefresh, invRates, invScreen, invGoroutines, invHeap, invLeak}, true},
 		{"broken histograms", []string{"-duration", "6s", "-faults", "broken-histogram"},
 			[]string{invUnknown}, false},
+		{"fleet mode", []string{"-prometheus", "-duration", "15s"},
+			[]string{invRefresh, invScreen, invGoroutines, invHeap, invLeak}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if slices.Contains(tc.args, "-prometheus") {
+				if _, err := exec.LookPath("prometheus"); err != nil {
+					t.Skip("prometheus is not installed (Debian: apt-get install prometheus)")
+				}
+			}
 			cfg := short(t, tc.args...)
 			var out, errs bytes.Buffer
 			if code := execute(cfg, &out, &errs); code != 0 {

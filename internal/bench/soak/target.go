@@ -39,6 +39,7 @@ type target struct {
 	id    int
 	url   string
 	addr  string
+	key   string // the target as the snapshot names it: its URL, or in fleet mode its instance
 	https bool
 	deps  []depTruth
 	as    *assets
@@ -103,6 +104,7 @@ func newTarget(id int, https bool, as *assets, rng *rand.Rand, now time.Time) (*
 		scheme = "https"
 	}
 	t.url = scheme + "://" + t.addr + "/metrics"
+	t.key = t.url
 	t.entered[healthy]++
 	t.serveLocked(ln)
 	return t, nil
