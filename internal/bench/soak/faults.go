@@ -72,11 +72,13 @@ func parseFaults(list string) ([]fault, error) {
 // legitimately differ from the target's true rates until the window has
 // passed: a counter reset loses the increase before it (Prometheus's
 // semantics), a type change or NaN hides counters, a broken histogram
-// starts a new bucket layout. Failures of the whole scrape do not: the
-// counters go on meanwhile, and the next good scrape's increase is right.
+// starts a new bucket layout, a vanished histogram leaves a window with
+// too few histograms for a quantile. Failures of the whole scrape do not:
+// the counters go on meanwhile, and the next good scrape's increase is
+// right.
 func (f fault) disturbsRates() bool {
 	switch f {
-	case typeChange, counterReset, nanValues, brokenHist:
+	case typeChange, counterReset, nanValues, vanish, brokenHist:
 		return true
 	}
 	return false
