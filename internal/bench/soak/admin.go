@@ -202,12 +202,13 @@ type adminResult struct {
 // checks each ending against pgsim's real breaker state.
 func adminSoak(cfg config, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "admin soak: seed %d, %d cycles of force-open/close on %q through a fault-injecting proxy\n", cfg.seed, cfg.cycles, adminDep)
+	start := time.Now()
 	res, counts, err := runAdminSoak(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "soak: %v\nsoak: reproduce with: %s\n", err, reproduce(cfg))
 		return 1
 	}
-	fmt.Fprintf(stdout, "cycles %d: ", res.cycles)
+	fmt.Fprintf(stdout, "cycles %d in %s: ", res.cycles, time.Since(start).Round(time.Second))
 	for _, e := range []string{endConfirmed, endNotConfirmed, endNotApplied, endCancelled} {
 		fmt.Fprintf(stdout, "%s %d, ", e, res.endings[e])
 	}
