@@ -13,10 +13,13 @@
 // exits 1 on any violation, with the command that reproduces the run.
 //
 //	go run ./internal/bench/soak -duration 10m -targets 100 [-seed N]
+//	go run ./internal/bench/soak -prometheus -duration 3m -targets 20 -interval 2s -window 20s
 //	go run ./internal/bench/soak -admin -cycles 1000 [-seed N]
 //
-// The second form is the admin soak (admin.go): force-open/close cycles
-// against pgsim through a fault-injecting proxy.
+// The second form is fleet mode: Debian's prometheus scrapes the targets
+// and resiltop reads them from it. The third is the admin soak (admin.go):
+// force-open/close cycles against pgsim through a fault-injecting proxy.
+// docs/RELIABILITY.md has the figures.
 package main
 
 import (
