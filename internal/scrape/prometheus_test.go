@@ -334,7 +334,9 @@ func TestPromSourceDownAndAbsent(t *testing.T) {
 func TestPromSourceThousandInstances(t *testing.T) {
 	fake := &promtest.Fake{Types: promtest.FleetTypes}
 	fake.Set(promtest.Fleet(1000, 1), 1700000000)
-	src := newFakeSource(t, fake, PromConfig{Timeout: 30 * time.Second, Interval: 30 * time.Second})
+	// A memory bound, not a speed test: the generous timeout keeps it
+	// meaningful under -race on a loaded machine (31 s seen at load 14).
+	src := newFakeSource(t, fake, PromConfig{Timeout: 3 * time.Minute, Interval: 30 * time.Second})
 	store := model.NewStore(model.StoreOptions{Profiles: profile.Builtin()})
 	var before runtime.MemStats
 	runtime.GC()
