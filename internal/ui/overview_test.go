@@ -143,3 +143,33 @@ func TestHelpFitsNarrowScreens(t *testing.T) {
 		}
 	}
 }
+
+// TestColumnsDropByPriority: as the width shrinks (or a HALF_OPEN row
+// widens BREAKER) columns go in priority order, so a narrower column of
+// lower priority never takes the place of a dropped one: the columns do not
+// swap when a breaker changes state.
+func TestColumnsDropByPriority(t *testing.T) {
+	for _, multi := range []bool{false, true} {
+		for _, brkW := range []int{8, 11, 13} { // "● CLOSED", "◐ HALF_OPEN", "▣ FORCED_OPEN"
+			for width := 20; width <= 200; width++ {
+				tm := tableModel{multi: multi, nameW: 5, brkW: brkW}
+				cols, _ := tm.layout(width)
+				shown := map[colID]bool{}
+				for _, c := range cols {
+					shown[c] = true
+				}
+				for _, c := range cols {
+					for h := range numCols {
+						if h == colTarget && !multi {
+							continue
+						}
+						if columns[h].prio < columns[c].prio && !shown[h] {
+							t.Errorf("multi=%v breaker %d wide, %d columns: %s (prio %d) shown but %s (prio %d) dropped",
+								multi, brkW, width, columns[c].title, columns[c].prio, columns[h].title, columns[h].prio)
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -482,6 +482,9 @@ func (t tableModel) layout(width int) ([]colID, [numCols]int) {
 		}
 	}
 	// Admit columns in priority order while they fit (one space between).
+	// Once one does not, nothing of lower priority is admitted either: a
+	// narrower column taking its place would make the columns swap whenever
+	// a cell's width changes (a breaker going HALF_OPEN).
 	order := make([]colID, 0, numCols)
 	for c := range numCols {
 		if c == colTarget && !t.multi {
@@ -491,8 +494,11 @@ func (t tableModel) layout(width int) ([]colID, [numCols]int) {
 	}
 	slices.SortStableFunc(order, func(a, b colID) int { return cmp.Compare(prio(a), prio(b)) })
 	var show [numCols]bool
-	used := 0
+	used, cut := 0, -1 // cut: the priority of the first column that did not fit
 	for _, c := range order {
+		if cut >= 0 && prio(c) > cut {
+			break
+		}
 		need := w[c]
 		if used > 0 {
 			need++
@@ -503,6 +509,7 @@ func (t tableModel) layout(width int) ([]colID, [numCols]int) {
 				show[c] = true
 				used = width
 			}
+			cut = prio(c)
 			continue
 		}
 		show[c] = true
