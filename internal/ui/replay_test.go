@@ -2,10 +2,12 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"resiltop/internal/admin"
+	"resiltop/internal/model"
 )
 
 // fakeReplay records the controls the keys call.
@@ -86,4 +88,46 @@ func TestNoteInHeader(t *testing.T) {
 	m := testModel(t, Options{}, 160, 40, nil)
 	m = step(m, snapshotMsg{seq: 1, snap: fixture(), note: "● rec 3.2 MiB"})
 	mustContain(t, screen(m), "resiltop ● rec 3.2 MiB · ")
+}
+
+// TestHeaderKeepsCountsAt80: at 80 columns the finding counts stay on the
+// header whatever sits before them (a paused replay's place, a recording's
+// size, the pause marker): "every" and "window" give way first.
+func TestHeaderKeepsCountsAt80(t *testing.T) {
+	at := time.Date(2026, 11, 21, 3, 4, 5, 0, time.Local)
+	crit, warn := 0, 0
+	for _, f := range fixture().Findings {
+		if f.Severity == model.Critical {
+			crit++
+		} else {
+			warn++
+		}
+	}
+	counts := []string{fmt.Sprintf("✖ %d critical", crit), fmt.Sprintf("▲ %d warning", warn)}
+	replay := ReplayState{Now: at, Pos: 1199, Total: 1200, Speed: 1.0 / 64, Paused: true}
+	tests := []struct {
+		name string
+		m    func() Model
+		want []string
+	}{
+		{"paused replay", func() Model {
+			m := testModel(t, Options{Replay: &fakeReplay{}}, 80, 24, nil)
+			return step(m, snapshotMsg{seq: 1, snap: fixture(), replay: &replay})
+		}, []string{"replay 03:04:05 · 1199/1200 · ×1/64 · paused"}},
+		{"recording, paused, grouped", func() Model {
+			m := testModel(t, Options{}, 80, 24, nil)
+			m = step(m, snapshotMsg{seq: 1, snap: fixture(), note: "● rec 1023.9 MiB"})
+			return press(t, m, "space", "a")
+		}, []string{"● rec 1023.9 MiB", "PAUSED", "grouped"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			head := strings.SplitN(screen(tt.m()), "\n", 2)[0]
+			for _, w := range append(tt.want, counts...) {
+				if !strings.Contains(head, w) {
+					t.Errorf("header lacks %q: %q", w, head)
+				}
+			}
+		})
+	}
 }

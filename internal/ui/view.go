@@ -264,8 +264,6 @@ func (m Model) statusLine() string {
 // headerView: targets, interval, window, paused marker, finding counts; a
 // second line lists each target's scrape health when there is room.
 func (m Model) headerView(lines int) string {
-	var b strings.Builder
-	b.WriteString(m.st.title.Render("resiltop"))
 	snap := m.shown
 	up, total, crit, warn := 0, 0, 0, 0
 	if snap != nil {
@@ -283,39 +281,70 @@ func (m Model) headerView(lines int) string {
 			}
 		}
 	}
-	if r := m.replay; r != nil {
-		b.WriteString(" " + m.st.title.Render(replayLabel(*r)) + " ·")
-		if r.Err != "" {
-			b.WriteString(" " + m.st.errText.Render(r.Err) + " ·")
+	// The finding counts must not be pushed off a narrow screen: the parts
+	// before them give way, in this order, until they fit.
+	const (
+		dropEvery = 1 << iota
+		dropWindow
+		dropPausedAt
+		dropUp
+		dropTitle
+	)
+	line := func(drop int) string {
+		var parts []string
+		if r := m.replay; r != nil {
+			parts = append(parts, m.st.title.Render(replayLabel(*r)))
+			if r.Err != "" {
+				parts = append(parts, m.st.errText.Render(r.Err))
+			}
 		}
-	}
-	if m.note != "" {
-		b.WriteString(" " + m.note + " ·")
-	}
-	fmt.Fprintf(&b, " %d/%d up", up, total)
-	if m.replay == nil { // a replay's pace is its speed; its place takes the room
-		b.WriteString(" · every " + fmtDuration(m.opts.Interval))
-	}
-	b.WriteString(" · window " + fmtDuration(m.window))
-	if m.grouped {
-		b.WriteString(" · grouped")
-	}
-	if m.paused {
-		b.WriteString(" · " + m.st.warning.Render("⏸ PAUSED"))
-		if snap != nil {
-			b.WriteString(" at " + snap.Time.Format("15:04:05"))
+		if m.note != "" {
+			parts = append(parts, m.note)
 		}
+		if drop&dropUp == 0 {
+			parts = append(parts, fmt.Sprintf("%d/%d up", up, total))
+		}
+		if m.replay == nil && drop&dropEvery == 0 { // a replay's pace is its speed
+			parts = append(parts, "every "+fmtDuration(m.opts.Interval))
+		}
+		if drop&dropWindow == 0 {
+			parts = append(parts, "window "+fmtDuration(m.window))
+		}
+		if m.grouped {
+			parts = append(parts, "grouped")
+		}
+		if m.paused {
+			p := m.st.warning.Render("⏸ PAUSED")
+			if snap != nil && drop&dropPausedAt == 0 {
+				p += " at " + snap.Time.Format("15:04:05")
+			}
+			parts = append(parts, p)
+		}
+		if crit > 0 {
+			parts = append(parts, m.st.critical.Render(fmt.Sprintf("✖ %d critical", crit)))
+		}
+		if warn > 0 {
+			parts = append(parts, m.st.warning.Render(fmt.Sprintf("▲ %d warning", warn)))
+		}
+		if crit == 0 && warn == 0 && snap != nil {
+			parts = append(parts, m.st.ok.Render("✓ no findings"))
+		}
+		l := strings.Join(parts, " · ")
+		if drop&dropTitle == 0 {
+			l = m.st.title.Render("resiltop") + " " + l
+		}
+		return l
 	}
-	if crit > 0 {
-		b.WriteString(" · " + m.st.critical.Render(fmt.Sprintf("✖ %d critical", crit)))
+	drop := 0
+	for _, d := range []int{dropEvery, dropWindow, dropPausedAt, dropUp, dropTitle} {
+		if ansi.StringWidth(line(drop)) <= m.width {
+			break
+		}
+		drop |= d
 	}
-	if warn > 0 {
-		b.WriteString(" · " + m.st.warning.Render(fmt.Sprintf("▲ %d warning", warn)))
-	}
-	if crit == 0 && warn == 0 && snap != nil {
-		b.WriteString(" · " + m.st.ok.Render("✓ no findings"))
-	}
-	// After the counts, which must not be pushed off a narrow screen.
+	var b strings.Builder
+	b.WriteString(line(drop))
+	// After the counts, cut first on a narrow screen.
 	if w := warnings(snap); w != "" {
 		b.WriteString(" · " + m.st.warning.Render("⚠ "+w))
 	}
