@@ -368,7 +368,8 @@ func TestUsageNamesEveryFlag(t *testing.T) {
 	for _, name := range []string{"target", "config", "interval", "timeout", "window", "history", "body-limit", "max-series",
 		"ca-file", "cert-file", "key-file", "insecure-skip-verify", "bearer-token-file", "basic-auth-user",
 		"basic-auth-password-file", "once", "o", "fail-on", "demo", "read-only", "admin", "admin-token-file",
-		"no-color", "mouse", "profile", "haproxy-admin", "prometheus", "selector", "group-by", "admin-template"} {
+		"no-color", "mouse", "profile", "haproxy-admin", "prometheus", "selector", "group-by", "admin-template",
+		"record", "record-max", "replay", "at"} {
 		dash := "--"
 		if len(name) == 1 {
 			dash = "-"
@@ -379,6 +380,10 @@ func TestUsageNamesEveryFlag(t *testing.T) {
 	}
 	if !strings.Contains(u, TokenEnv) {
 		t.Error("usage does not say where the token comes from")
+	}
+	// Fleet mode has its own default interval; the help must not say 1s alone.
+	if !strings.Contains(u, "(default "+DefaultInterval.String()+"; "+DefaultFleetInterval.String()+" with --prometheus)") {
+		t.Errorf("usage does not give --interval's fleet-mode default:\n%s", u)
 	}
 }
 

@@ -70,7 +70,9 @@ func (f *flags) flagSet() *flag.FlagSet {
 	fs.SetOutput(io.Discard) // the CLI prints Usage itself; errors come back as values
 	fs.Var(&f.targets, "target", "metrics `URL` to scrape (repeatable)")
 	fs.StringVar(&f.configFile, "config", "", "YAML config `FILE` (targets, HTTP, thresholds, profiles)")
-	fs.DurationVar(&f.interval, "interval", DefaultInterval, "time between scrapes of a target")
+	// No flag default: fleet mode has its own, so the help states both.
+	fs.DurationVar(&f.interval, "interval", 0, "time between scrapes of a target (default "+
+		DefaultInterval.String()+"; "+DefaultFleetInterval.String()+" with --prometheus)")
 	fs.DurationVar(&f.timeout, "timeout", 0, "per-scrape timeout (default 80% of the interval, at most 10s)")
 	fs.DurationVar(&f.window, "window", DefaultWindow, "window for rates and quantiles: 30s, 1m, 5m, 15m or any duration")
 	fs.DurationVar(&f.history, "history", DefaultHistory, "history kept for charts")
