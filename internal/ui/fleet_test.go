@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +20,10 @@ func TestFleetHeader(t *testing.T) {
 	s := screen(testModel(t, Options{}, 240, 40, snap))
 	mustContain(t, s, "✓ via 127.0.0.1:9090 0s ago (34ms)", "⚠ partial response: some of the data is missing (+1 more)")
 	mustNotContain(t, s, "via 127.0.0.1:9090 0s ago (34ms) [")
+	// The source comes first in the target line, so a narrow screen or a
+	// long fleet does not push it (and its query time) off.
+	s = screen(testModel(t, Options{}, 80, 24, snap))
+	mustContain(t, strings.Split(s, "\n")[1], "✓ via 127.0.0.1:9090 0s ago (34ms)")
 }
 
 // TestConfirmGrace: fleet mode waits one Prometheus scrape interval more

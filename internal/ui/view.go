@@ -353,7 +353,19 @@ func (m Model) headerView(lines int) string {
 		return out
 	}
 	parts := make([]string, 0, len(snap.Targets))
-	for _, t := range snap.Targets {
+	// The source (fleet mode's Prometheus) first: a long fleet must not push
+	// it off the line.
+	targets := slices.Clone(snap.Targets)
+	slices.SortStableFunc(targets, func(a, b model.TargetHealth) int {
+		switch {
+		case a.Source == b.Source:
+			return 0
+		case a.Source:
+			return -1
+		}
+		return 1
+	})
+	for _, t := range targets {
 		age := unknown
 		if !t.LastScrape.IsZero() {
 			age = format.Age(snap.Time.Sub(t.LastScrape))
