@@ -116,7 +116,7 @@ func (d detailModel) build(snap *model.Snapshot, dep *model.Dependency, evs []mo
 		}
 	}
 	if len(lines) < height {
-		add("breaker " + breakerTimeline(dep.History, width-8))
+		add("breaker " + breakerTimeline(dep.History, from, to, width-8))
 	}
 	if room := height - len(lines) - 1; room > 0 {
 		var mine []model.Event
@@ -321,19 +321,44 @@ var timelineRunes = map[model.BreakerState]rune{
 	model.BreakerDisabled:   '·',
 }
 
-// breakerTimeline draws the state of each history point (newest right) and
-// a legend.
-func breakerTimeline(hist []model.Point, w int) string {
+// breakerTimeline draws the breaker's state over [from, to], the charts'
+// window, in the cells left of a legend: each cell shows the worst state
+// seen in its slice of time, or the state carried from before it when no
+// scrape fell in it; blank before the first point and after the last (a
+// stale dependency's state is not known since).
+func breakerTimeline(hist []model.Point, from, to time.Time, w int) string {
 	const legend = "  _ closed █ open ▄ half-open ▓ forced · disabled"
 	cells := max(1, w-len([]rune(legend)))
-	if len(hist) > cells {
-		hist = hist[len(hist)-cells:]
+	span := to.Sub(from)
+	cell := make([]model.BreakerState, cells)
+	var carry model.BreakerState // the state before the current cell
+	i := 0
+	for ; i < len(hist) && hist[i].Time.Before(from); i++ {
+		carry = hist[i].Breaker
+	}
+	for c := range cells {
+		start := from.Add(span * time.Duration(c) / time.Duration(cells))
+		end := from.Add(span * time.Duration(c+1) / time.Duration(cells))
+		if i == len(hist) && (len(hist) == 0 || hist[len(hist)-1].Time.Before(start)) {
+			break
+		}
+		cell[c] = carry
+		seen := false
+		for ; i < len(hist) && (hist[i].Time.Before(end) || c == cells-1); i++ {
+			if !seen || breakerRank(model.Breaker{State: hist[i].Breaker}) > breakerRank(model.Breaker{State: cell[c]}) {
+				cell[c] = hist[i].Breaker
+			}
+			seen = true
+			carry = hist[i].Breaker
+		}
 	}
 	var b strings.Builder
-	b.WriteString(strings.Repeat(" ", cells-len(hist)))
-	for _, p := range hist {
-		r, ok := timelineRunes[p.Breaker]
-		if !ok {
+	for _, st := range cell {
+		r, ok := timelineRunes[st]
+		switch {
+		case st == "":
+			r = ' '
+		case !ok:
 			r = '?'
 		}
 		b.WriteRune(r)
