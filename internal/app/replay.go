@@ -66,9 +66,12 @@ func onceReplay(cfg *config.Config, opts model.StoreOptions, rp *scrape.Replay, 
 	switch {
 	case at.IsZero():
 		at = end
-	case at.Before(first) || at.After(end):
+	case at.Before(first.Truncate(time.Second)) || at.After(end):
 		return usage(env, fmt.Errorf("--at %s is outside the recording (%s to %s)",
 			at.UTC().Format(time.RFC3339), first.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339)))
+	case at.Before(first):
+		// The start as printed, in whole seconds: the first scrape.
+		at = first
 	}
 	store := model.NewStore(opts)
 	down := map[string]bool{}

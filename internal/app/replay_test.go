@@ -386,3 +386,35 @@ func TestReportNamesTheOutage(t *testing.T) {
 		}
 	}
 }
+
+// TestOnceReplayAtWholeSeconds: --at is given in whole seconds, as the
+// "outside the recording" message prints the bounds, so the second the
+// recording starts in is inside it (the first scrape rarely starts on a
+// whole second); a second earlier is not.
+func TestOnceReplayAtWholeSeconds(t *testing.T) {
+	start := time.Date(2026, 11, 21, 3, 4, 5, 317e6, time.UTC)
+	path := filepath.Join(t.TempDir(), "r.rec")
+	w, err := record.Create(path, record.Meta{Started: start, Interval: time.Second, Window: time.Minute}, record.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		s := model.Scrape{Target: "http://127.0.0.1:1/metrics", Time: start.Add(time.Duration(i) * time.Second),
+			Duration: time.Millisecond, Err: fmt.Errorf("connection refused")}
+		if err := w.Write(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		at      string
+		outside bool
+	}{{"2026-11-21T03:04:05Z", false}, {"2026-11-21T03:04:07Z", false}, {"2026-11-21T03:04:04Z", true}, {"2026-11-21T03:04:08Z", true}} {
+		code, _, errOut := run(t, context.Background(), "--once", "--replay", path, "--at", tt.at)
+		if got := code == ExitUsage && strings.Contains(errOut, "outside the recording"); got != tt.outside {
+			t.Errorf("--at %s: exit %d, %q; want outside=%v", tt.at, code, errOut, tt.outside)
+		}
+	}
+}
