@@ -297,7 +297,16 @@ func (s *PromSource) ScrapeAll(ctx context.Context) []model.Scrape {
 		if ok && !up.at.IsZero() {
 			sc.Time, sc.Duration = up.at, up.took
 		}
-		if up.known && up.value == 0 {
+		// Several targets in one group would mix their series into one page
+		// whose rates and states are no replica's: say so instead.
+		switch {
+		case up.targets > 1 && g == ungrouped(s.cfg.GroupBy):
+			sc.Err = fmt.Errorf("%d targets without a %s label, so their series would mix: --group-by needs a label every target has, such as instance",
+				up.targets, s.cfg.GroupBy)
+		case up.targets > 1:
+			sc.Err = fmt.Errorf("%d targets share %s=%q, so their series would mix: --group-by needs a label unique to each target, such as instance",
+				up.targets, s.cfg.GroupBy, g)
+		case up.known && up.value == 0:
 			if down == nil {
 				down = s.targets(ctx)
 			}
@@ -306,7 +315,7 @@ func (s *PromSource) ScrapeAll(ctx context.Context) []model.Scrape {
 				msg = "down in Prometheus: " + withoutRequest(t.lastError)
 			}
 			sc.Err = errors.New(msg)
-		} else {
+		default:
 			sc.Page = r.pages.page(g)
 		}
 		s.seen[g] = seenGroup{refresh: start, sample: sc.Time}
@@ -366,12 +375,22 @@ func (s *PromSource) describe(err error) error {
 	return classify(err, s.cfg.Timeout)
 }
 
+// groupOf is the group (target row) a series belongs to: its --group-by
+// label's value, as prompage names it.
+func (s *PromSource) groupOf(sr *series) string {
+	if g := sr.get(s.cfg.GroupBy); g != "" {
+		return g
+	}
+	return ungrouped(s.cfg.GroupBy)
+}
+
 // upState is one group's `up` sample.
 type upState struct {
-	known bool // the `up` query had the group
-	value float64
-	at    time.Time     // the sample's timestamp: when Prometheus last scraped the group
-	took  time.Duration // Prometheus's scrape_duration_seconds of that scrape
+	known   bool // the `up` query had the group
+	targets int  // how many targets' `up` carry the group's value
+	value   float64
+	at      time.Time     // the sample's timestamp: when Prometheus last scraped the group
+	took    time.Duration // Prometheus's scrape_duration_seconds of that scrape
 }
 
 // refreshResult is what one refresh found.
@@ -399,8 +418,8 @@ func (s *PromSource) refresh(ctx context.Context, at time.Time) (r refreshResult
 	var mu sync.Mutex
 	perGroup := func(set func(*upState, *series)) func(*series) error {
 		return func(sr *series) error {
-			g := sr.get(s.cfg.GroupBy)
-			if g == "" || len(sr.points) == 0 {
+			g := s.groupOf(sr)
+			if len(sr.points) == 0 {
 				return nil
 			}
 			mu.Lock()
@@ -416,6 +435,7 @@ func (s *PromSource) refresh(ctx context.Context, at time.Time) (r refreshResult
 		func() error {
 			return a.ask(ctx, upSel, perGroup(func(u *upState, sr *series) {
 				u.known, u.value = true, sr.points[0].v
+				u.targets++
 				tl := make(map[string]string, len(sr.labels))
 				for _, l := range sr.labels {
 					if l.name != nameLabel {
@@ -423,7 +443,7 @@ func (s *PromSource) refresh(ctx context.Context, at time.Time) (r refreshResult
 						strip[l.name] = true
 					}
 				}
-				labels[sr.get(s.cfg.GroupBy)] = tl
+				labels[s.groupOf(sr)] = tl
 			}))
 		},
 		func() error {

@@ -2,6 +2,7 @@ package scrape
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"runtime"
 	"slices"
@@ -499,5 +500,43 @@ func TestPromSourceOpenMetricsMetadata(t *testing.T) {
 	}
 	if got := page.Family("resilience_retries_total").GetType(); got != dto.MetricType_UNTYPED {
 		t.Errorf("retries typed %v: only a counter's metadata drops _total", got)
+	}
+}
+
+// TestPromSourceGroupByNotUnique: a --group-by label that several targets
+// share, or that some lack, would mix their series into one page (rates
+// and breaker states of no real replica); those groups fail with the reason
+// instead, and a label unique to each target still works.
+func TestPromSourceGroupByNotUnique(t *testing.T) {
+	fake := &promtest.Fake{}
+	ss := promtest.Fleet(4, 1)
+	zone := map[string]string{"10.0.0.0:8080": "a", "10.0.0.1:8080": "a", "10.0.0.2:8080": "b"}
+	for i := range ss {
+		if z := zone[ss[i].Labels["instance"]]; z != "" {
+			ss[i].Labels["zone"] = z
+		}
+	}
+	fake.Set(ss, 1700000000)
+	tests := []struct {
+		groupBy string
+		errs    map[string]string // group → error; "" for a good page
+	}{
+		{"zone", map[string]string{"a": `2 targets share zone="a"`, "b": "", "(no zone)": ""}},
+		{"rack", map[string]string{"(no rack)": "4 targets without a rack label"}},
+		{"instance", map[string]string{"10.0.0.0:8080": "", "10.0.0.3:8080": ""}},
+	}
+	for _, tt := range tests {
+		res := byTarget(newFakeSource(t, fake, PromConfig{GroupBy: tt.groupBy}).ScrapeAll(context.Background()))
+		for g, want := range tt.errs {
+			r, ok := res[g]
+			switch {
+			case !ok:
+				t.Errorf("--group-by %s: no group %s in %v", tt.groupBy, g, slices.Collect(maps.Keys(res)))
+			case want == "" && (r.Err != nil || r.Page == nil || r.Page.Series() == 0):
+				t.Errorf("--group-by %s: group %s: %v, want a page", tt.groupBy, g, r.Err)
+			case want != "" && (r.Err == nil || !strings.Contains(r.Err.Error(), want) || r.Page != nil):
+				t.Errorf("--group-by %s: group %s: %v, want the error %q and no page", tt.groupBy, g, r.Err, want)
+			}
+		}
 	}
 }

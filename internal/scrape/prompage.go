@@ -109,6 +109,9 @@ type labelFilter struct {
 	strip map[string]bool
 }
 
+// ungrouped names the group of the series without the --group-by label.
+func ungrouped(groupBy string) string { return "(no " + groupBy + ")" }
+
 // prepare reads s as a series of f; ok is false for a series that is not
 // part of f (another name, a bucket without a bound).
 func (lf *labelFilter) prepare(f *family, s *series) (prepared, bool) {
@@ -140,7 +143,7 @@ func (lf *labelFilter) prepare(f *family, s *series) (prepared, bool) {
 	}
 	p.group = s.get(lf.groupBy)
 	if p.group == "" {
-		p.group = "(no " + lf.groupBy + ")"
+		p.group = ungrouped(lf.groupBy)
 	}
 	var key strings.Builder
 	p.labels = make([]*dto.LabelPair, 0, len(s.labels))
