@@ -84,16 +84,15 @@ func (s *PromSource) Backfill(ctx context.Context, span time.Duration, emit func
 	up := map[string][]point{}
 	at := map[string][]point{}
 	took := map[string][]point{}
+	targets := map[string]int{} // up series per group
 	strip := map[string]bool{"job": true, "instance": true}
 	readUp := func(into map[string][]point, names bool) func(*series) error {
 		return func(sr *series) error {
-			g := sr.get(s.cfg.GroupBy)
-			if g == "" {
-				return nil
-			}
+			g := s.groupOf(sr)
 			mu.Lock()
 			defer mu.Unlock()
 			if names {
+				targets[g]++
 				for _, l := range sr.labels {
 					if l.name != nameLabel {
 						strip[l.name] = true
@@ -133,13 +132,16 @@ func (s *PromSource) Backfill(ctx context.Context, span time.Duration, emit func
 	if err := runAll(ctx, jobs); err != nil {
 		return step, s.describe(err)
 	}
-	s.replay(start, step, int(span/step), fams, data, upSeries{value: up, at: at, took: took}, emit)
+	s.replay(start, step, int(span/step), fams, data, upSeries{value: up, at: at, took: took, targets: targets}, emit)
 	return step, nil
 }
 
 // upSeries are the backfill's `up`, `timestamp(up)` and
-// scrape_duration_seconds by group.
-type upSeries struct{ value, at, took map[string][]point }
+// scrape_duration_seconds by group, and how many targets each group has.
+type upSeries struct {
+	value, at, took map[string][]point
+	targets         map[string]int
+}
 
 // replay emits the history step by step: at each step, one scrape per
 // group that Prometheus had scraped again by then. Points are matched to
@@ -200,7 +202,9 @@ func (s *PromSource) replay(start time.Time, step time.Duration, steps int, fams
 			if prev, ok := prevT[g]; ok && !sc.Time.After(prev) {
 				continue // Prometheus had not scraped it again by this step
 			}
-			if v, ok := value(up.value[g], k); ok && v == 0 {
+			if n := up.targets[g]; n > 1 {
+				sc.Err = s.mixed(g, n)
+			} else if v, ok := value(up.value[g], k); ok && v == 0 {
 				sc.Err = errors.New("down in Prometheus (up == 0)")
 			} else {
 				sc.Page = ps.page(g)

@@ -300,12 +300,8 @@ func (s *PromSource) ScrapeAll(ctx context.Context) []model.Scrape {
 		// Several targets in one group would mix their series into one page
 		// whose rates and states are no replica's: say so instead.
 		switch {
-		case up.targets > 1 && g == ungrouped(s.cfg.GroupBy):
-			sc.Err = fmt.Errorf("%d targets without a %s label, so their series would mix: --group-by needs a label every target has, such as instance",
-				up.targets, s.cfg.GroupBy)
 		case up.targets > 1:
-			sc.Err = fmt.Errorf("%d targets share %s=%q, so their series would mix: --group-by needs a label unique to each target, such as instance",
-				up.targets, s.cfg.GroupBy, g)
+			sc.Err = s.mixed(g, up.targets)
 		case up.known && up.value == 0:
 			if down == nil {
 				down = s.targets(ctx)
@@ -382,6 +378,17 @@ func (s *PromSource) groupOf(sr *series) string {
 		return g
 	}
 	return ungrouped(s.cfg.GroupBy)
+}
+
+// mixed is the error of a group that n targets' series fall into: one
+// page of them would be no replica's rates and states.
+func (s *PromSource) mixed(g string, n int) error {
+	if g == ungrouped(s.cfg.GroupBy) {
+		return fmt.Errorf("%d targets without a %s label, so their series would mix: --group-by needs a label every target has, such as instance",
+			n, s.cfg.GroupBy)
+	}
+	return fmt.Errorf("%d targets share %s=%q, so their series would mix: --group-by needs a label unique to each target, such as instance",
+		n, s.cfg.GroupBy, g)
 }
 
 // upState is one group's `up` sample.

@@ -526,17 +526,26 @@ func TestPromSourceGroupByNotUnique(t *testing.T) {
 		{"instance", map[string]string{"10.0.0.0:8080": "", "10.0.0.3:8080": ""}},
 	}
 	for _, tt := range tests {
-		res := byTarget(newFakeSource(t, fake, PromConfig{GroupBy: tt.groupBy}).ScrapeAll(context.Background()))
-		for g, want := range tt.errs {
-			r, ok := res[g]
-			switch {
-			case !ok:
-				t.Errorf("--group-by %s: no group %s in %v", tt.groupBy, g, slices.Collect(maps.Keys(res)))
-			case want == "" && (r.Err != nil || r.Page == nil || r.Page.Series() == 0):
-				t.Errorf("--group-by %s: group %s: %v, want a page", tt.groupBy, g, r.Err)
-			case want != "" && (r.Err == nil || !strings.Contains(r.Err.Error(), want) || r.Page != nil):
-				t.Errorf("--group-by %s: group %s: %v, want the error %q and no page", tt.groupBy, g, r.Err, want)
+		src := newFakeSource(t, fake, PromConfig{GroupBy: tt.groupBy})
+		// The history at start: the same groups, the same errors.
+		var hist []model.Scrape
+		if _, err := src.Backfill(context.Background(), 3*time.Second, func(s model.Scrape) { hist = append(hist, s) }); err != nil {
+			t.Fatal(err)
+		}
+		check := func(what string, res map[string]model.Scrape) {
+			for g, want := range tt.errs {
+				r, ok := res[g]
+				switch {
+				case !ok:
+					t.Errorf("%s, --group-by %s: no group %s in %v", what, tt.groupBy, g, slices.Collect(maps.Keys(res)))
+				case want == "" && (r.Err != nil || r.Page == nil || r.Page.Series() == 0):
+					t.Errorf("%s, --group-by %s: group %s: %v, want a page", what, tt.groupBy, g, r.Err)
+				case want != "" && (r.Err == nil || !strings.Contains(r.Err.Error(), want) || r.Page != nil):
+					t.Errorf("%s, --group-by %s: group %s: %v, want the error %q and no page", what, tt.groupBy, g, r.Err, want)
+				}
 			}
 		}
+		check("history", byTarget(hist))
+		check("refresh", byTarget(src.ScrapeAll(context.Background())))
 	}
 }
