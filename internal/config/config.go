@@ -354,6 +354,11 @@ func AdminTemplate(text string) (*template.Template, error) {
 }
 
 func checkURL(s string) (*url.URL, error) {
+	// host:port, as Prometheus's static_configs write targets, is the
+	// likely slip; credentials are never repeated in the hint.
+	if !strings.Contains(s, "://") && !strings.Contains(s, "@") {
+		return nil, fmt.Errorf("not a URL (no http:// or https://): did you mean %q?", "http://"+s)
+	}
 	u, err := url.Parse(s)
 	if err != nil {
 		return nil, errors.New("not a URL")
@@ -379,8 +384,15 @@ var flagName = regexp.MustCompile(`(^|[\s:])-([a-z][a-z-]+)`)
 
 // redact hides a password in a URL that is about to be quoted in an error.
 func redact(s string) string {
-	if u, err := url.Parse(s); err == nil {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
 		return u.Redacted()
+	}
+	// Without a scheme, url.Parse reads "user:pass@host" as a scheme and
+	// an opaque rest, so the password is found by hand.
+	if at := strings.LastIndex(s, "@"); at >= 0 && !strings.Contains(s[:at], "://") {
+		if colon := strings.Index(s[:at], ":"); colon >= 0 {
+			return s[:colon+1] + "xxxxx" + s[at:]
+		}
 	}
 	return s
 }

@@ -39,7 +39,7 @@ func TestFleetFlags(t *testing.T) {
 	}{
 		{[]string{"--prometheus", "http://p:9090", "--target", "http://a/m"}, "cannot be combined with --target"},
 		{[]string{"--prometheus", "http://p:9090", "--demo"}, "cannot be combined"},
-		{[]string{"--prometheus", "prom:9090"}, "not an http(s) URL"},
+		{[]string{"--prometheus", "prom:9090"}, `did you mean "http://prom:9090"?`},
 		{[]string{"--prometheus", "http://u:secret@p:9090"}, "credentials in a URL"},
 		{[]string{"--prometheus", "http://p:9090", "--group-by", "pod-name"}, "not a label name"},
 		{[]string{"--prometheus", "http://p:9090", "--admin-template", "http://{{.instance"}, "--admin-template"},
