@@ -363,8 +363,12 @@ func (s *PromSource) describe(err error) error {
 		if ae.Type == "bad_data" && s.matchers != "" {
 			return fmt.Errorf("Prometheus rejected the query (check --selector): %s", ae.Error())
 		}
+		hint := ""
+		if ae.Status == http.StatusNotFound { // the UI's URL, or a proxy's prefix left off
+			hint = " (is --prometheus the server's base URL, without /graph? resiltop appends /api/v1/…)"
+		}
 		if ae.Status/100 != 2 {
-			return fmt.Errorf("Prometheus answered HTTP %d %s: %s", ae.Status, http.StatusText(ae.Status), ae.Error())
+			return fmt.Errorf("Prometheus answered HTTP %d %s: %s%s", ae.Status, http.StatusText(ae.Status), ae.Error(), hint)
 		}
 		return fmt.Errorf("Prometheus: %s", ae.Error())
 	}

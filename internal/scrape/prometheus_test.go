@@ -186,6 +186,10 @@ func TestPromSourceErrors(t *testing.T) {
 			http.Error(w, "<html>bad gateway</html>", http.StatusBadGateway)
 			return true
 		}, PromConfig{}, "Prometheus answered HTTP 502 Bad Gateway: <html>bad gateway</html>", false},
+		{"not the API (a UI page's URL)", func(w http.ResponseWriter, r *http.Request) bool {
+			http.NotFound(w, r)
+			return true
+		}, PromConfig{}, "HTTP 404 Not Found: 404 page not found (is --prometheus the server's base URL, without /graph? resiltop appends /api/v1/…)", true},
 		{"timeout", func(w http.ResponseWriter, r *http.Request) bool {
 			select {
 			case <-r.Context().Done():
