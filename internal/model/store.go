@@ -120,6 +120,13 @@ type depState struct {
 	profiles []string
 	lastSeen time.Time
 	samples  []sample // oldest first
+	// base is samples' whole array and head how many slots before samples
+	// trim freed in it: push moves the history back to the front instead
+	// of growing a new array, which with a full History and one sample in,
+	// one out per scrape was most of what an Ingest allocated. Samples are
+	// never shared outside the Store's lock, so they may move.
+	base []sample
+	head int
 	// points[i] is the history step from samples[i-1] to samples[i],
 	// derived once when samples[i] is appended rather than on every
 	// Snapshot (points[0] is never read: its predecessor is gone or never
@@ -420,11 +427,29 @@ func (s *Store) append(ts *targetState, m *merged, t time.Time) bool {
 		s.breakerEvents(ts.url, d.name, prev, &smp)
 		step = pointOf(prev, &smp, &s.scratch)
 	}
-	d.samples = append(d.samples, smp)
+	d.push(smp)
 	d.points = append(d.points, step)
 	d.version++
 	s.samples++
 	return true
+}
+
+// push appends smp to d's samples. When their array is full and at least
+// a quarter of their length was freed before them, they move to its front
+// (no more copying than growing by a quarter, as append does at this
+// size, and no allocation); otherwise append grows a new array.
+func (d *depState) push(smp sample) {
+	if n := len(d.samples); n == cap(d.samples) && d.head > 0 && d.head >= n/4 {
+		copy(d.base[:n], d.samples)
+		clear(d.base[n : d.head+n]) // the moved samples' old slots
+		d.samples, d.head = d.base[:n], 0
+	}
+	if len(d.samples) == cap(d.samples) {
+		d.samples = append(d.samples, smp)
+		d.base, d.head = d.samples[:0:cap(d.samples)], 0
+		return
+	}
+	d.samples = append(d.samples, smp)
 }
 
 // counterTrack follows the series behind one dependency's counter fields
@@ -629,7 +654,9 @@ func (s *Store) trim(ts *targetState, now time.Time) {
 		}
 		if k > 0 {
 			s.samples -= k
+			clear(d.samples[:k]) // let dropped histograms be collected
 			d.samples = d.samples[k:]
+			d.head += k
 			d.points = d.points[k:]
 			d.version++
 		}
