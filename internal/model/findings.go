@@ -42,6 +42,9 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 		if kind == PoolExhausted && slow {
 			adv = poolHeldAcrossSlowCall
 		}
+		if out == nil {
+			out = make([]Finding, 0, 4) // rarely more: one allocation, not three
+		}
 		out = append(out, Finding{
 			Kind: kind, Severity: sev, Target: dep.Target, Dependency: dep.Name,
 			Message: dep.Name + ": " + msg, Since: since, Advice: adv,
@@ -463,13 +466,26 @@ func sortDependencies(ds []Dependency) {
 }
 
 // permute reorders s so that its k-th element is the one at from(k),
-// moving each element once: findings and dependencies are large structs.
+// moving each element once, in place along the permutation's cycles:
+// findings and dependencies are large structs, and a cold Snapshot of
+// thousands would otherwise allocate and copy a second array of them.
 func permute[T any](s []T, from func(k int) int) {
-	sorted := make([]T, len(s))
-	for k := range sorted {
-		sorted[k] = s[from(k)]
+	done := make([]bool, len(s))
+	for k := range s {
+		if done[k] {
+			continue
+		}
+		tmp, j := s[k], k
+		for {
+			done[j] = true
+			f := from(j)
+			if f == k {
+				s[j] = tmp
+				break
+			}
+			s[j], j = s[f], f
+		}
 	}
-	copy(s, sorted)
 }
 
 // num formats a number for a message: three significant digits, no

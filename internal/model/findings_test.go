@@ -1,7 +1,9 @@
 package model
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -375,6 +377,39 @@ func TestNoNegativeOrInfiniteRates(t *testing.T) {
 				if v := float64(p.CallsPerSecond); v < 0 || math.IsInf(v, 0) {
 					t.Errorf("history step %v calls/s", v)
 				}
+			}
+		})
+	}
+}
+
+// TestPermute checks the in-place reordering against building the result
+// in a second slice, over permutations with fixed points and cycles of
+// several lengths.
+func TestPermute(t *testing.T) {
+	tests := []struct {
+		name string
+		from []int
+	}{
+		{"empty", nil},
+		{"identity", []int{0, 1, 2, 3}},
+		{"one swap", []int{1, 0, 2}},
+		{"reversed", []int{5, 4, 3, 2, 1, 0}},
+		{"a 3-cycle and a fixed point", []int{2, 0, 1, 3}},
+		{"a 4-cycle and a 2-cycle", []int{3, 0, 1, 2, 5, 4}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := make([]string, len(tt.from))
+			want := make([]string, len(tt.from))
+			for i := range s {
+				s[i] = fmt.Sprint("v", i)
+			}
+			for k, f := range tt.from {
+				want[k] = s[f]
+			}
+			permute(s, func(k int) int { return tt.from[k] })
+			if !slices.Equal(s, want) {
+				t.Errorf("permute = %v, want %v", s, want)
 			}
 		})
 	}
