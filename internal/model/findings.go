@@ -492,6 +492,8 @@ func permute[T any](s []T, from func(k int) int) {
 // exponent for everyday magnitudes, "?" when unknown.
 func num(v float64) string {
 	switch {
+	case v >= 0 && v < float64(len(smallInts)) && v == math.Trunc(v) && !math.Signbit(v):
+		return smallInts[int(v)]
 	case math.IsNaN(v) || math.IsInf(v, 0):
 		return "?"
 	case math.Abs(v) >= 1000 || v == math.Trunc(v):
@@ -499,6 +501,16 @@ func num(v float64) string {
 	}
 	return strconv.FormatFloat(v, 'g', 3, 64)
 }
+
+// smallInts are num's texts of the integers below 1,000, made once: a cold
+// Snapshot formats counts, limits and percentages for thousands of
+// findings, and each formatting was an allocation.
+var smallInts = func() (t [1000]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
 
 // A backlog grows when it rises by at least backlogMinGrowth operations and
 // backlogGrowthShare of its size, while created/s exceeds resolved/s by

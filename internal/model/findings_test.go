@@ -414,3 +414,20 @@ func TestPermute(t *testing.T) {
 		})
 	}
 }
+
+// TestNum pins the message number format, the table of small integers
+// included.
+func TestNum(t *testing.T) {
+	tests := []struct {
+		v    float64
+		want string
+	}{
+		{0, "0"}, {math.Copysign(0, -1), "-0"}, {7, "7"}, {999, "999"}, {1000, "1000"}, {123456.7, "123457"},
+		{-3, "-3"}, {0.5, "0.5"}, {12.345, "12.3"}, {math.NaN(), "?"}, {math.Inf(1), "?"},
+	}
+	for _, tt := range tests {
+		if got := num(tt.v); got != tt.want {
+			t.Errorf("num(%v) = %q, want %q", tt.v, got, tt.want)
+		}
+	}
+}
