@@ -692,11 +692,16 @@ func (s *convSet) get(dep string) *model.Observation {
 
 // list returns the observations sorted by dependency, so output is stable.
 func (s *convSet) list() []model.Observation {
-	out := make([]model.Observation, 0, len(s.byDep))
+	// Pointers are sorted, not the large observations, and each is copied once.
+	ptrs := make([]*model.Observation, 0, len(s.byDep))
 	for _, o := range s.byDep {
-		out = append(out, *o)
+		ptrs = append(ptrs, o)
 	}
-	slices.SortFunc(out, func(a, b model.Observation) int { return strings.Compare(a.Dependency, b.Dependency) })
+	slices.SortFunc(ptrs, func(a, b *model.Observation) int { return strings.Compare(a.Dependency, b.Dependency) })
+	out := make([]model.Observation, len(ptrs))
+	for i, o := range ptrs {
+		out[i] = *o
+	}
 	return out
 }
 
