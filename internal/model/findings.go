@@ -42,6 +42,9 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 		if kind == PoolExhausted && slow {
 			adv = poolHeldAcrossSlowCall
 		}
+		if out == nil {
+			out = make([]Finding, 0, 4) // rarely more: one allocation, not three
+		}
 		out = append(out, Finding{
 			Kind: kind, Severity: sev, Target: dep.Target, Dependency: dep.Name,
 			Message: dep.Name + ": " + msg, Since: since, Advice: adv,
@@ -463,19 +466,34 @@ func sortDependencies(ds []Dependency) {
 }
 
 // permute reorders s so that its k-th element is the one at from(k),
-// moving each element once: findings and dependencies are large structs.
+// moving each element once, in place along the permutation's cycles:
+// findings and dependencies are large structs, and a cold Snapshot of
+// thousands would otherwise allocate and copy a second array of them.
 func permute[T any](s []T, from func(k int) int) {
-	sorted := make([]T, len(s))
-	for k := range sorted {
-		sorted[k] = s[from(k)]
+	done := make([]bool, len(s))
+	for k := range s {
+		if done[k] {
+			continue
+		}
+		tmp, j := s[k], k
+		for {
+			done[j] = true
+			f := from(j)
+			if f == k {
+				s[j] = tmp
+				break
+			}
+			s[j], j = s[f], f
+		}
 	}
-	copy(s, sorted)
 }
 
 // num formats a number for a message: three significant digits, no
 // exponent for everyday magnitudes, "?" when unknown.
 func num(v float64) string {
 	switch {
+	case v >= 0 && v < float64(len(smallInts)) && v == math.Trunc(v) && !math.Signbit(v):
+		return smallInts[int(v)]
 	case math.IsNaN(v) || math.IsInf(v, 0):
 		return "?"
 	case math.Abs(v) >= 1000 || v == math.Trunc(v):
@@ -483,6 +501,16 @@ func num(v float64) string {
 	}
 	return strconv.FormatFloat(v, 'g', 3, 64)
 }
+
+// smallInts are num's texts of the integers below 1,000, made once: a cold
+// Snapshot formats counts, limits and percentages for thousands of
+// findings, and each formatting was an allocation.
+var smallInts = func() (t [1000]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
 
 // A backlog grows when it rises by at least backlogMinGrowth operations and
 // backlogGrowthShare of its size, while created/s exceeds resolved/s by

@@ -1,7 +1,9 @@
 package model
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -377,5 +379,55 @@ func TestNoNegativeOrInfiniteRates(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPermute checks the in-place reordering against building the result
+// in a second slice, over permutations with fixed points and cycles of
+// several lengths.
+func TestPermute(t *testing.T) {
+	tests := []struct {
+		name string
+		from []int
+	}{
+		{"empty", nil},
+		{"identity", []int{0, 1, 2, 3}},
+		{"one swap", []int{1, 0, 2}},
+		{"reversed", []int{5, 4, 3, 2, 1, 0}},
+		{"a 3-cycle and a fixed point", []int{2, 0, 1, 3}},
+		{"a 4-cycle and a 2-cycle", []int{3, 0, 1, 2, 5, 4}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := make([]string, len(tt.from))
+			want := make([]string, len(tt.from))
+			for i := range s {
+				s[i] = fmt.Sprint("v", i)
+			}
+			for k, f := range tt.from {
+				want[k] = s[f]
+			}
+			permute(s, func(k int) int { return tt.from[k] })
+			if !slices.Equal(s, want) {
+				t.Errorf("permute = %v, want %v", s, want)
+			}
+		})
+	}
+}
+
+// TestNum pins the message number format, the table of small integers
+// included.
+func TestNum(t *testing.T) {
+	tests := []struct {
+		v    float64
+		want string
+	}{
+		{0, "0"}, {math.Copysign(0, -1), "-0"}, {7, "7"}, {999, "999"}, {1000, "1000"}, {123456.7, "123457"},
+		{-3, "-3"}, {0.5, "0.5"}, {12.345, "12.3"}, {math.NaN(), "?"}, {math.Inf(1), "?"},
+	}
+	for _, tt := range tests {
+		if got := num(tt.v); got != tt.want {
+			t.Errorf("num(%v) = %q, want %q", tt.v, got, tt.want)
+		}
 	}
 }

@@ -25,8 +25,16 @@ type merged struct {
 // observations pass, so that no profile can let a hostile label value reach
 // the terminal, the --once table or an admin request.
 func mergeObservations(lists [][]Observation) []merged {
-	var out []merged
-	index := map[string]int{}
+	total := 0
+	for _, list := range lists {
+		total += len(list)
+	}
+	out := make([]merged, 0, total)
+	index := make(map[string]int, total)
+	// Each dependency's profile list starts as one element of own, capped
+	// so that adding a second profile copies it: one allocation, not one
+	// per dependency.
+	own := make([]string, 0, total)
 	for _, list := range lists {
 		for i := range list {
 			o := &list[i]
@@ -41,7 +49,8 @@ func mergeObservations(lists [][]Observation) []merged {
 				c.Dependency = name
 				c.Calls = maps.Clone(o.Calls)
 				c.parts = slices.Clip(o.parts) // fill appends: never into the profile's array
-				out = append(out, merged{obs: c, profiles: []string{o.Profile}})
+				own = append(own, o.Profile)
+				out = append(out, merged{obs: c, profiles: own[len(own)-1 : len(own) : len(own)]})
 				continue
 			}
 			m := &out[j]

@@ -18,11 +18,21 @@ func counterDelta(prev, cur float64) float64 {
 // inWindow returns the samples with from ≤ t ≤ to (samples are oldest first).
 func inWindow(ss []sample, from, to time.Time) []sample {
 	i := sort.Search(len(ss), func(i int) bool { return !ss[i].t.Before(from) })
-	j := sort.Search(len(ss), func(i int) bool { return ss[i].t.After(to) })
+	j := samplesUpTo(ss, to)
 	if i >= j {
 		return nil
 	}
 	return ss[i:j]
+}
+
+// samplesUpTo returns how many of ss are at or before t. Snapshots almost
+// always ask for every sample (t is the newest's time or later): that case
+// costs one comparison instead of a binary search over the history.
+func samplesUpTo(ss []sample, t time.Time) int {
+	if n := len(ss); n == 0 || !ss[n-1].t.After(t) {
+		return n
+	}
+	return sort.Search(len(ss), func(i int) bool { return ss[i].t.After(t) })
 }
 
 // increase returns a counter field's increase over the samples that carry

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -120,6 +119,13 @@ type depState struct {
 	profiles []string
 	lastSeen time.Time
 	samples  []sample // oldest first
+	// base is samples' whole array and head how many slots before samples
+	// trim freed in it: push moves the history back to the front instead
+	// of growing a new array, which with a full History and one sample in,
+	// one out per scrape was most of what an Ingest allocated. Samples are
+	// never shared outside the Store's lock, so they may move.
+	base []sample
+	head int
 	// points[i] is the history step from samples[i-1] to samples[i],
 	// derived once when samples[i] is appended rather than on every
 	// Snapshot (points[0] is never read: its predecessor is gone or never
@@ -420,11 +426,29 @@ func (s *Store) append(ts *targetState, m *merged, t time.Time) bool {
 		s.breakerEvents(ts.url, d.name, prev, &smp)
 		step = pointOf(prev, &smp, &s.scratch)
 	}
-	d.samples = append(d.samples, smp)
+	d.push(smp)
 	d.points = append(d.points, step)
 	d.version++
 	s.samples++
 	return true
+}
+
+// push appends smp to d's samples. When their array is full and at least
+// a quarter of their length was freed before them, they move to its front
+// (no more copying than growing by a quarter, as append does at this
+// size, and no allocation); otherwise append grows a new array.
+func (d *depState) push(smp sample) {
+	if n := len(d.samples); n == cap(d.samples) && d.head > 0 && d.head >= n/4 {
+		copy(d.base[:n], d.samples)
+		clear(d.base[n : d.head+n]) // the moved samples' old slots
+		d.samples, d.head = d.base[:n], 0
+	}
+	if len(d.samples) == cap(d.samples) {
+		d.samples = append(d.samples, smp)
+		d.base, d.head = d.samples[:0:cap(d.samples)], 0
+		return
+	}
+	d.samples = append(d.samples, smp)
 }
 
 // counterTrack follows the series behind one dependency's counter fields
@@ -629,7 +653,9 @@ func (s *Store) trim(ts *targetState, now time.Time) {
 		}
 		if k > 0 {
 			s.samples -= k
+			clear(d.samples[:k]) // let dropped histograms be collected
 			d.samples = d.samples[k:]
+			d.head += k
 			d.points = d.points[k:]
 			d.version++
 		}
@@ -709,14 +735,26 @@ func (s *Store) Snapshot(now time.Time, window time.Duration) *Snapshot {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	snap := &Snapshot{Time: now, Window: window, Events: s.events.list(), Conventions: s.conventions}
-	var scratch []Bucket
+	// Sized once: a Dependency is a large struct, and growing a slice of
+	// thousands by doubling copied each several times.
+	deps := 0
+	for _, ts := range s.targets {
+		deps += len(ts.deps)
+	}
+	snap.Targets = make([]TargetHealth, 0, len(s.targets))
+	snap.Dependencies = make([]Dependency, 0, deps)
+	var (
+		scratch  []Bucket
+		downs    []Finding
+		findings int // of dependencies of targets that are up
+	)
 	for _, ts := range s.targets {
 		snap.Targets = append(snap.Targets, s.health(ts))
 		var down *Finding
 		if ts.err != "" {
 			f := targetDownFinding(ts, now)
 			down = &f
-			snap.Findings = append(snap.Findings, f)
+			downs = append(downs, f)
 		}
 		for _, d := range ts.deps {
 			dep, ok := s.dependency(ts, d, now, window, &scratch)
@@ -728,9 +766,18 @@ func (s *Store) Snapshot(now time.Time, window time.Duration) *Snapshot {
 				f.Dependency = dep.Name
 				dep.Findings = append([]Finding{f}, dep.Findings...)
 			} else {
-				snap.Findings = append(snap.Findings, dep.Findings...)
+				findings += len(dep.Findings)
 			}
 			snap.Dependencies = append(snap.Dependencies, dep)
+		}
+	}
+	// A down target's finding stands for its dependencies' (above).
+	if n := len(downs) + findings; n > 0 {
+		snap.Findings = append(make([]Finding, 0, n), downs...)
+		for i := range snap.Dependencies {
+			if d := &snap.Dependencies[i]; len(d.Findings) > 0 && s.targets[d.Target].err == "" {
+				snap.Findings = append(snap.Findings, d.Findings...)
+			}
 		}
 	}
 	slices.SortFunc(snap.Targets, func(a, b TargetHealth) int { return cmpString(a.URL, b.URL) })
@@ -752,7 +799,7 @@ func (s *Store) health(ts *targetState) TargetHealth {
 // dependency derives one dependency's readings; ok is false when it has no
 // sample at or before now.
 func (s *Store) dependency(ts *targetState, d *depState, now time.Time, window time.Duration, scratch *[]Bucket) (Dependency, bool) {
-	n := sort.Search(len(d.samples), func(i int) bool { return d.samples[i].t.After(now) })
+	n := samplesUpTo(d.samples, now)
 	all := d.samples[:n]
 	if len(all) == 0 {
 		return Dependency{}, false
@@ -840,6 +887,9 @@ func breakerSince(all []sample) time.Time {
 // have none, as a chart of one layout cannot show them.
 func history(d *depState, lo, hi int, bounds []float64) []Point {
 	pts := d.points[lo+1 : hi : hi] // capped: appending to it copies
+	if oneRun(d.samples[lo+1:hi], bounds) {
+		return pts
+	}
 	var out []Point
 	for i := range pts {
 		if pts[i].Buckets == nil || sameBounds(d.samples[lo+1+i].bounds, bounds) {
@@ -854,6 +904,22 @@ func history(d *depState, lo, hi int, bounds []float64) []Point {
 		return out
 	}
 	return pts
+}
+
+// oneRun reports whether every sample of ss that has a histogram shares
+// bounds' array, looking only as far as the first that has one: histTrack
+// gives a sample either the array of the run it continues or a new one, so
+// an array, once replaced, never comes back, and samples sharing one are
+// consecutive (thin keeps their order). With the first histogram and the
+// last (bounds) on one array, every one between is on it too. False says
+// only that history must look at each.
+func oneRun(ss []sample, bounds []float64) bool {
+	for i := range ss {
+		if b := ss[i].bounds; b != nil {
+			return len(b) > 0 && len(b) == len(bounds) && &b[0] == &bounds[0]
+		}
+	}
+	return true
 }
 
 // pointOf derives one history step from two consecutive samples; its

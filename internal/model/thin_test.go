@@ -101,3 +101,50 @@ func TestMaxSamplesIsTheBound(t *testing.T) {
 		})
 	}
 }
+
+// TestTrimmedHistoryMovesToFront: with a full History, one sample in and one
+// out per scrape, the history moves back to the front of its array instead
+// of growing new ones, and stays the newest samples in order with the
+// window's rates right.
+func TestTrimmedHistoryMovesToFront(t *testing.T) {
+	s := newStore(StoreOptions{History: 20 * time.Second})
+	d := pg{dep: "db"}
+	var array *sample // the history's array after 100 scrapes
+	for i := range 200 {
+		d.success = float64(7 * i)
+		s.Ingest(Scrape{Target: "t", Time: at(float64(i)), Page: parsePage(t, page(d))})
+		if i == 99 {
+			array = &s.targets["t"].deps["db"].base[:1][0]
+		}
+	}
+	s.mu.RLock()
+	ds := s.targets["t"].deps["db"]
+	got, held, same := make([]time.Time, 0, len(ds.samples)), s.samples, &ds.base[:1][0] == array
+	for _, smp := range ds.samples {
+		got = append(got, smp.t)
+	}
+	stale := 0
+	for _, smp := range ds.base[:cap(ds.base)] {
+		if !smp.t.IsZero() {
+			stale++
+		}
+	}
+	s.mu.RUnlock()
+	if len(got) != 21 || held != 21 {
+		t.Fatalf("%d samples held (store counts %d), want the 21 of the last 20 s", len(got), held)
+	}
+	for i, ti := range got {
+		if want := at(float64(179 + i)); !ti.Equal(want) {
+			t.Fatalf("sample %d at %v, want %v", i, ti, want)
+		}
+	}
+	if !same {
+		t.Error("the history got a new array in the last 100 scrapes: trimmed slots were not reused")
+	}
+	if stale != len(got) {
+		t.Errorf("%d samples in the array, want only the %d held (dropped ones cleared)", stale, len(got))
+	}
+	if dep := s.Snapshot(at(199), time.Minute).Dependencies[0]; !near(dep.CallsPerSecond, 7) {
+		t.Errorf("calls/s = %v, want 7", dep.CallsPerSecond)
+	}
+}

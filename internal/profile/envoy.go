@@ -74,6 +74,7 @@ var envoyLimits = map[string]string{
 
 // envoyAcc gathers one cluster's series: several become one field.
 type envoyAcc struct {
+	o                       *model.Observation // the cluster's, from the convSet
 	limits                  map[string]bool
 	classes                 map[int]float64 // upstream_rq_xx by class
 	codes                   map[int]float64 // upstream_rq by code, used without upstream_rq_xx (each its own part)
@@ -85,7 +86,10 @@ type envoyAcc struct {
 // Read implements Profile.
 func (e envoy) Read(p *model.Page) []model.Observation {
 	set := newConvSet(e.Name())
+	// One lookup per sample finds both the accumulator and the
+	// observation; accumulators come in one slice, not one allocation each.
 	accs := map[string]*envoyAcc{}
+	var chunk []envoyAcc
 	for _, f := range p.Families {
 		name, ok := strings.CutPrefix(f.GetName(), "envoy_cluster_")
 		if !ok {
@@ -98,14 +102,18 @@ func (e envoy) Read(p *model.Page) []model.Observation {
 			}
 			a := accs[c]
 			if a == nil {
-				a = &envoyAcc{cxActive: nan, remainingCx: nan, rqActive: nan, remainingRq: nan, retryLimit: nan, retryOverfl: nan}
+				if len(chunk) == cap(chunk) {
+					chunk = make([]envoyAcc, 0, max(len(f.GetMetric()), 8)) // replaced, never grown: a stays valid
+				}
+				chunk = append(chunk, envoyAcc{o: set.get(c), cxActive: nan, remainingCx: nan, rqActive: nan, remainingRq: nan, retryLimit: nan, retryOverfl: nan})
+				a = &chunk[len(chunk)-1]
 				accs[c] = a
 			}
-			envoyRead(set.get(c), a, f, name, m)
+			envoyRead(a.o, a, f, name, m)
 		}
 	}
-	for c, a := range accs {
-		envoyFill(set.get(c), a)
+	for _, a := range accs {
+		envoyFill(a.o, a)
 	}
 	return set.list()
 }

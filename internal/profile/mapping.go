@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"resiltop/internal/model"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -665,6 +666,10 @@ func convQuantiles(q map[float64]float64, m *dto.Metric, scale float64) map[floa
 type convSet struct {
 	profile string
 	byDep   map[string]*model.Observation
+	// chunk is where get places new observations, so that a page of
+	// hundreds of dependencies costs a few allocations, not one each;
+	// a full chunk is replaced, never grown, so pointers stay valid.
+	chunk []model.Observation
 }
 
 func newConvSet(profile string) *convSet {
@@ -675,8 +680,11 @@ func newConvSet(profile string) *convSet {
 func (s *convSet) get(dep string) *model.Observation {
 	o, ok := s.byDep[dep]
 	if !ok {
-		n := model.NewObservation(dep, s.profile)
-		o = &n
+		if len(s.chunk) == cap(s.chunk) {
+			s.chunk = make([]model.Observation, 0, min(max(2*cap(s.chunk), 8), 256))
+		}
+		s.chunk = append(s.chunk, model.NewObservation(dep, s.profile))
+		o = &s.chunk[len(s.chunk)-1]
 		s.byDep[dep] = o
 	}
 	return o
@@ -684,11 +692,16 @@ func (s *convSet) get(dep string) *model.Observation {
 
 // list returns the observations sorted by dependency, so output is stable.
 func (s *convSet) list() []model.Observation {
-	out := make([]model.Observation, 0, len(s.byDep))
+	// Pointers are sorted, not the large observations, and each is copied once.
+	ptrs := make([]*model.Observation, 0, len(s.byDep))
 	for _, o := range s.byDep {
-		out = append(out, *o)
+		ptrs = append(ptrs, o)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Dependency < out[j].Dependency })
+	slices.SortFunc(ptrs, func(a, b *model.Observation) int { return strings.Compare(a.Dependency, b.Dependency) })
+	out := make([]model.Observation, len(ptrs))
+	for i, o := range ptrs {
+		out[i] = *o
+	}
 	return out
 }
 
