@@ -47,7 +47,7 @@ func replay(ctx context.Context, cfg *config.Config, opts model.StoreOptions, en
 func openRecording(path string, env Env) (*record.File, bool) {
 	f, err := record.Open(path)
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "resiltop: %v\n", err)
+		fmt.Fprintf(env.Stderr, "resiltop: cannot read the recording: %v\n", err)
 		return nil, false
 	}
 	if f.Len() == 0 {

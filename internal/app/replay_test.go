@@ -333,7 +333,8 @@ func TestReplayBadFiles(t *testing.T) {
 	for _, tt := range tests {
 		for _, args := range [][]string{{"--once", "--replay"}, {"report"}} {
 			code, _, errOut := run(t, context.Background(), append(args, filepath.Join(dir, tt.file))...)
-			if code != ExitUsage || !strings.Contains(errOut, tt.want) || !strings.Contains(errOut, tt.file) {
+			if code != ExitUsage || !strings.Contains(errOut, tt.want) || !strings.Contains(errOut, tt.file) ||
+				!strings.Contains(errOut, "recording") {
 				t.Errorf("%v %s: exit %d, stderr %q; want 2 and %q", args, tt.file, code, errOut, tt.want)
 			}
 		}
