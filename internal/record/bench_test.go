@@ -88,17 +88,23 @@ func BenchmarkDecodeBaseline(b *testing.B) {
 }
 
 // BenchmarkCodec compares the payload codecs on the encoded 2k page: zstd
-// (chosen) and gzip, each at its fastest and default level; it reports the
-// compressed bytes.
+// at its fastest level with raw literals (chosen), with Huffman-coded
+// literals and at its default level, and gzip at its fastest and default
+// level; it reports the compressed bytes.
 func BenchmarkCodec(b *testing.B) {
 	body, err := appendBody(nil, model.Scrape{Target: "t", Time: t0, Page: page2k()}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("encoded body: %d bytes", len(body))
-	for _, lvl := range []zstd.EncoderLevel{zstd.SpeedFastest, zstd.SpeedDefault} {
-		b.Run("zstd-"+lvl.String(), func(b *testing.B) {
-			enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(lvl), zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(false))
+	for _, c := range []struct {
+		name   string
+		lvl    zstd.EncoderLevel
+		rawLit bool
+	}{{"fastest-rawlit", zstd.SpeedFastest, true}, {"fastest", zstd.SpeedFastest, false}, {"default", zstd.SpeedDefault, false}} {
+		b.Run("zstd-"+c.name, func(b *testing.B) {
+			enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(c.lvl), zstd.WithNoEntropyCompression(c.rawLit),
+				zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(false))
 			if err != nil {
 				b.Fatal(err)
 			}

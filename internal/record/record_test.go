@@ -2,10 +2,12 @@ package record
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -333,4 +335,75 @@ func TestStatus(t *testing.T) {
 			t.Errorf("formatSize(%d) = %q, want %q", n, got, want)
 		}
 	}
+}
+
+// TestPayloadIsPlainZstd decodes every record's payload with the reference
+// zstd tool (skipped where it is not installed): the format promises one
+// standard zstd frame holding the body, whatever settings the Writer
+// compresses with. It also checks that the literals are stored raw
+// (writer.go says why), so that setting cannot go missing unnoticed.
+func TestPayloadIsPlainZstd(t *testing.T) {
+	ss := scrapes(6)
+	b := recording(t, ss, Options{})
+	ends := recordEnds(t, b)
+	if len(ends) != len(ss)+1 {
+		t.Fatalf("%d records, want %d", len(ends)-1, len(ss))
+	}
+	bin, err := exec.LookPath("zstd")
+	if err != nil {
+		t.Log("zstd not installed: checking the literals only")
+	}
+	for i, s := range ss {
+		payload := b[ends[i]+frameHeader : ends[i+1]]
+		want, err := appendBody(nil, s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if typ := literalsType(t, payload); s.Page != nil && typ != 0 {
+			t.Errorf("record %d: literals block type %d, want 0 (raw)", i, typ)
+		}
+		if bin == "" {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		cmd := exec.CommandContext(ctx, bin, "-d", "-c")
+		cmd.Stdin = bytes.NewReader(payload)
+		got, err := cmd.Output()
+		cancel()
+		if err != nil {
+			t.Fatalf("record %d: zstd -d: %v", i, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("record %d: zstd -d gives %d bytes, not the body's %d", i, len(got), len(want))
+		}
+	}
+}
+
+// literalsType returns the Literals_Block_Type of a single-frame zstd
+// payload's first block (RFC 8878 §3.1.1): 0 raw, 1 RLE, 2 Huffman, 3
+// Huffman with the previous tables; -1 when that block is not compressed.
+func literalsType(t *testing.T, p []byte) int {
+	t.Helper()
+	if len(p) < 5 || binary.LittleEndian.Uint32(p) != 0xFD2FB528 {
+		t.Fatalf("payload is not a zstd frame: % x", p[:min(len(p), 8)])
+	}
+	desc := p[4]
+	single := desc&0x20 != 0
+	n := 5 + []int{0, 1, 2, 4}[desc&3] // dictionary ID
+	if !single {
+		n++ // window descriptor
+	}
+	switch fcs := desc >> 6; {
+	case fcs == 0 && single:
+		n++
+	case fcs > 0:
+		n += []int{0, 2, 4, 8}[fcs]
+	}
+	if len(p) < n+4 {
+		t.Fatalf("payload of %d bytes ends inside its first block's header", len(p))
+	}
+	if blockType := p[n] >> 1 & 3; blockType != 2 {
+		return -1
+	}
+	return int(p[n+3] & 3)
 }
