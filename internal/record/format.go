@@ -5,9 +5,10 @@
 //
 // The format (docs/RECORDING.md is its specification) is a 16-byte-plus
 // header followed by framed records. Each frame carries its length and a
-// CRC-32C of its payload, and each payload is one zstd frame, compressed
-// on its own, so a reader can seek to any record through an index and a
-// torn tail (a crash or SIGKILL in mid-write) loses only the last record.
+// CRC-32C of its payload, and each payload is compressed on its own (one
+// S2 block in version 2, one zstd frame in version 1, which is still
+// read), so a reader can seek to any record through an index and a torn
+// tail (a crash or SIGKILL in mid-write) loses only the last record.
 package record
 
 import (
@@ -25,10 +26,19 @@ const Magic = "RESILREC"
 
 // Version is the format version this package writes; it reads versions up
 // to this one.
-const Version = 1
+const Version = 2
 
-// codecZstd is the only payload codec of version 1: one zstd frame per record.
-const codecZstd = 1
+// Payload codecs: a header names the one its records use.
+const (
+	// codecZstd is version 1's only codec: one zstd frame per record.
+	codecZstd = 1
+	// codecS2 is version 2's: one S2 block per record, which a version 1
+	// reader cannot decode, hence the new version.
+	codecS2 = 2
+)
+
+// codecs is the codec each version allows.
+var codecs = map[uint16]byte{1: codecZstd, 2: codecS2}
 
 // Limits that keep a hostile or corrupt file from costing unbounded memory.
 const (
@@ -90,48 +100,49 @@ func appendHeader(b []byte, meta Meta) ([]byte, error) {
 	start := len(b)
 	b = append(b, Magic...)
 	b = binary.BigEndian.AppendUint16(b, Version)
-	b = append(b, codecZstd, 0)
+	b = append(b, codecS2, 0)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(js)))
 	b = append(b, js...)
 	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b[start:], castagnoli)), nil
 }
 
-// readHeader reads and checks the file header, returning the metadata and
-// the header's length.
-func readHeader(r io.Reader) (Meta, int64, error) {
+// readHeader reads and checks the file header, returning the metadata,
+// the records' codec and the header's length.
+func readHeader(r io.Reader) (Meta, byte, int64, error) {
 	var meta Meta
 	fixed := make([]byte, fixedHeader)
 	n, err := io.ReadFull(r, fixed)
 	if n < len(Magic) || string(fixed[:len(Magic)]) != Magic {
 		if n == 0 && err != nil && !errors.Is(err, io.EOF) {
-			return meta, 0, err
+			return meta, 0, 0, err
 		}
-		return meta, 0, fmt.Errorf("%w (no %q magic at its start)", ErrForeign, Magic)
+		return meta, 0, 0, fmt.Errorf("%w (no %q magic at its start)", ErrForeign, Magic)
 	}
 	if err != nil {
-		return meta, 0, fmt.Errorf("recording header truncated: %w", err)
+		return meta, 0, 0, fmt.Errorf("recording header truncated: %w", err)
 	}
-	if v := binary.BigEndian.Uint16(fixed[8:]); v == 0 || v > Version {
-		return meta, 0, fmt.Errorf("recording format version %d is not supported (this resiltop reads up to %d): use a newer resiltop", v, Version)
+	v, codec := binary.BigEndian.Uint16(fixed[8:]), fixed[10]
+	if v == 0 || v > Version {
+		return meta, 0, 0, fmt.Errorf("recording format version %d is not supported (this resiltop reads up to %d): use a newer resiltop", v, Version)
 	}
-	if c := fixed[10]; c != codecZstd {
-		return meta, 0, fmt.Errorf("recording uses unknown codec %d", c)
+	if codec != codecs[v] {
+		return meta, 0, 0, fmt.Errorf("recording of format version %d uses unknown codec %d", v, codec)
 	}
 	mlen := binary.BigEndian.Uint32(fixed[12:])
 	if mlen > maxMeta {
-		return meta, 0, fmt.Errorf("recording header corrupt: metadata of %d bytes", mlen)
+		return meta, 0, 0, fmt.Errorf("recording header corrupt: metadata of %d bytes", mlen)
 	}
 	rest := make([]byte, int(mlen)+4)
 	if _, err := io.ReadFull(r, rest); err != nil {
-		return meta, 0, fmt.Errorf("recording header truncated: %w", err)
+		return meta, 0, 0, fmt.Errorf("recording header truncated: %w", err)
 	}
 	js, sum := rest[:mlen], binary.BigEndian.Uint32(rest[mlen:])
 	crc := crc32.Update(crc32.Checksum(fixed, castagnoli), castagnoli, js)
 	if crc != sum {
-		return meta, 0, errors.New("recording header corrupt: checksum mismatch")
+		return meta, 0, 0, errors.New("recording header corrupt: checksum mismatch")
 	}
 	if err := json.Unmarshal(js, &meta); err != nil {
-		return meta, 0, fmt.Errorf("recording header corrupt: %w", err)
+		return meta, 0, 0, fmt.Errorf("recording header corrupt: %w", err)
 	}
-	return meta, int64(fixedHeader) + int64(len(rest)), nil
+	return meta, codec, int64(fixedHeader) + int64(len(rest)), nil
 }

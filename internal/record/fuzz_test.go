@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
 	"testing"
 )
 
@@ -16,6 +17,10 @@ func FuzzRecordReader(f *testing.F) {
 	f.Add(full)
 	f.Add(full[:len(full)-7])
 	f.Add(full[:30])
+	if v1, err := os.ReadFile("testdata/v1.rec"); err == nil { // version 1, zstd
+		f.Add(v1)
+		f.Add(v1[:len(v1)-7])
+	}
 	f.Add([]byte(Magic))
 	f.Add([]byte("# HELP up\nup 1\n"))
 	f.Add([]byte{})

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
 
 	"resiltop/internal/model"
@@ -26,7 +27,7 @@ type Reader struct {
 	off     int64 // offset of the next frame
 	n       int   // records read
 	skipped int64
-	dec     *zstd.Decoder
+	dec     *decompressor
 	payload []byte
 	body    []byte
 	err     error // sticky: io.EOF or the error that ended reading
@@ -37,20 +38,62 @@ type Reader struct {
 // saying to use a newer resiltop.
 func NewReader(r io.Reader) (*Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
-	meta, n, err := readHeader(br)
+	meta, codec, n, err := readHeader(br)
 	if err != nil {
 		return nil, err
 	}
-	dec, err := newDecoder()
-	if err != nil {
-		return nil, err
-	}
-	return &Reader{br: br, meta: meta, off: n, dec: dec}, nil
+	return &Reader{br: br, meta: meta, off: n, dec: &decompressor{codec: codec}}, nil
 }
 
-func newDecoder() (*zstd.Decoder, error) {
-	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(MaxBody),
-		zstd.WithDecoderMaxWindow(maxWindow))
+// decompressor decompresses the payloads of one recording's codec.
+type decompressor struct {
+	codec byte
+	zstd  *zstd.Decoder // version 1's, made at its first record
+}
+
+// decompress decompresses payload into buf's array, growing it as needed;
+// it returns that array even with an error, for the next record to reuse.
+// Neither codec lets a hostile record cost more than MaxBody: an S2
+// block's size is checked before the buffer grows to it, and zstd is
+// decompressed as a stream into a buffer grown as output arrives, so a
+// frame that claims a huge size costs only what it really expands to.
+func (d *decompressor) decompress(payload, buf []byte) ([]byte, error) {
+	if d.codec == codecS2 {
+		n, err := s2.DecodedLen(payload)
+		if err != nil {
+			return buf[:0], err
+		}
+		if n > MaxBody {
+			return buf[:0], fmt.Errorf("body of %d bytes, more than %d", n, MaxBody)
+		}
+		if cap(buf) < n {
+			buf = make([]byte, n)
+		}
+		body, err := s2.Decode(buf[:n], payload)
+		if err != nil {
+			return buf[:0], err
+		}
+		return body, nil
+	}
+	if d.zstd == nil {
+		dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(MaxBody),
+			zstd.WithDecoderMaxWindow(maxWindow))
+		if err != nil {
+			return nil, err
+		}
+		d.zstd = dec
+	}
+	if err := d.zstd.Reset(bytes.NewReader(payload)); err != nil {
+		return nil, err
+	}
+	return readLimited(d.zstd, buf[:0], MaxBody)
+}
+
+// close releases the zstd decoder's goroutines, if one was made.
+func (d *decompressor) close() {
+	if d.zstd != nil {
+		d.zstd.Close()
+	}
 }
 
 // Meta is the recording's header metadata.
@@ -92,19 +135,14 @@ func (r *Reader) next(headOnly bool) (model.Scrape, Entry, error) {
 	return s, Entry{Offset: off, Len: uint32(len(payload)), Target: s.Target, Time: s.Time, Duration: s.Duration}, nil
 }
 
-// decodePayload decompresses a payload into *buf and decodes its body.
-// It decompresses as a stream into a buffer grown as output arrives, so a
-// hostile record that claims a huge size costs only what it really
-// expands to, and at most MaxBody.
-func decodePayload(dec *zstd.Decoder, payload []byte, buf *[]byte, headOnly bool) (model.Scrape, error) {
-	if err := dec.Reset(bytes.NewReader(payload)); err != nil {
-		return model.Scrape{}, fmt.Errorf("decompressing: %w", err)
-	}
-	body, err := readLimited(dec, (*buf)[:0], MaxBody)
+// decodePayload decompresses a payload into *buf, at most MaxBody bytes,
+// and decodes its body.
+func decodePayload(dec *decompressor, payload []byte, buf *[]byte, headOnly bool) (model.Scrape, error) {
+	body, err := dec.decompress(payload, *buf)
+	*buf = body
 	if err != nil {
 		return model.Scrape{}, fmt.Errorf("decompressing: %w", err)
 	}
-	*buf = body
 	return parseBody(body, headOnly)
 }
 
@@ -227,7 +265,7 @@ type File struct {
 	skipped int64
 
 	mu      sync.Mutex // guards dec and the buffers
-	dec     *zstd.Decoder
+	dec     *decompressor
 	payload []byte
 	body    []byte
 }
@@ -337,6 +375,6 @@ func (f *File) All() iter.Seq2[model.Scrape, error] {
 
 // Close closes the file.
 func (f *File) Close() error {
-	f.dec.Close()
+	f.dec.close()
 	return f.f.Close()
 }
