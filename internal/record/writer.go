@@ -116,9 +116,9 @@ func (w *Writer) Write(s model.Scrape) error {
 		return fmt.Errorf("scrape of %s too large to record (%d bytes encoded, at most %d)", s.Target, len(w.body), MaxBody)
 	}
 	// S2, not zstd (docs/RECORDING.md): with the caches as cold as they
-	// are between scrapes, zstd's fastest level took 60% of Write and
-	// recording added 11% to a scrape; S2 takes a third of that CPU for
-	// 1.7 times the bytes.
+	// are between scrapes, zstd's fastest level took two thirds of Write
+	// and recording added 11% to the scale benchmark's CPU; with S2 it
+	// adds 6%, for 1.7 times the bytes.
 	if need := frameHeader + s2.MaxEncodedLen(len(w.body)); cap(w.frame) < need {
 		w.frame = make([]byte, need)
 	}
