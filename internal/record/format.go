@@ -48,8 +48,8 @@ const (
 	// --body-limit (64 MiB of text) encodes to far less; a larger one is
 	// not recorded (Writer.Write says so).
 	MaxBody = 64 << 20
-	// maxWindow bounds a zstd frame's window: the encoder's is 8 MiB at
-	// most, and a decoder allocates the window a frame asks for.
+	// maxWindow bounds a version 1 zstd frame's window: its writer's was
+	// 8 MiB at most, and a decoder allocates the window a frame asks for.
 	maxWindow = 8 << 20
 	// maxMeta bounds the header's metadata.
 	maxMeta = 1 << 20
