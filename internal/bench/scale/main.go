@@ -185,15 +185,20 @@ func recordPhase(cfg config, srv *child, res result, stdout io.Writer) error {
 	if n == 0 || res.perScrape() == 0 {
 		return errors.New("the recording phase scraped nothing")
 	}
+	// The verdict is judged on Write's own CPU within this phase: the
+	// phases' direct ratio compares two runs under different loads, and on
+	// a shared machine it moves by more than the effect.
 	share := rec.writeCPU.Seconds() / (rec.user + rec.sys).Seconds()
-	fmt.Fprintf(stdout, "recording: %d records, %d bytes per scrape, Write %.3f ms per scrape (%.3f ms CPU, %.1f%% of the phase's CPU: recording adds %.1f%%)\n",
-		w.Records(), w.Size()/int64(max(1, w.Records())), ms(rec.write)/float64(n), ms(rec.writeCPU)/float64(n), 100*share, 100*share/(1-share))
-	ratio := rec.perScrape() / res.perScrape()
+	adds := share / (1 - share)
 	verdict := "met"
-	if ratio > 1.10 {
+	if adds > 0.10 {
 		verdict = "MISSED"
 	}
-	fmt.Fprintf(stdout, "ratio recording/resiltop: CPU/scrape %.2f×, CPU/wall %.2f×; goal ≤ 1.10×: %s\n", ratio, rec.cpu()/res.cpu(), verdict)
+	fmt.Fprintf(stdout, "recording: %d records, %d bytes per scrape, Write %.3f ms per scrape, %.3f ms of it CPU\n",
+		w.Records(), w.Size()/int64(max(1, w.Records())), ms(rec.write)/float64(n), ms(rec.writeCPU)/float64(n))
+	fmt.Fprintf(stdout, "recording adds %.1f%% (Write is %.1f%% of the phase's CPU); goal ≤ 10%%: %s\n", 100*adds, 100*share, verdict)
+	fmt.Fprintf(stdout, "ratio recording/resiltop (another phase, another load): CPU/scrape %.2f×, CPU/wall %.2f×\n",
+		rec.perScrape()/res.perScrape(), rec.cpu()/res.cpu())
 	return nil
 }
 

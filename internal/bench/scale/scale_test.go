@@ -102,7 +102,7 @@ func TestRunShort(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	for _, want := range []string{"3 targets × 240 series", "\nbaseline ", "\nresiltop ", "goal ≤ 0.25 CPU", "\nrecording ", "bytes per scrape", "ratio recording/resiltop"} {
+	for _, want := range []string{"3 targets × 240 series", "\nbaseline ", "\nresiltop ", "goal ≤ 0.25 CPU", "\nrecording ", "bytes per scrape", "recording adds", "goal ≤ 10%", "ratio recording/resiltop"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
