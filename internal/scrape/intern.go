@@ -24,18 +24,23 @@ type interner struct {
 }
 
 func newInterner() *interner {
-	return &interner{strs: map[string]*string{}, pairs: map[string]map[string]*dto.LabelPair{}, raw: map[string]*dto.LabelPair{}, proto: map[string]*dto.LabelPair{}}
+	in := &interner{}
+	in.init()
+	return in
+}
+
+func (in *interner) init() {
+	in.strs, in.pairs = map[string]*string{}, map[string]map[string]*dto.LabelPair{}
+	in.raw, in.proto = map[string]*dto.LabelPair{}, map[string]*dto.LabelPair{}
+	in.n = 0
 }
 
 // trim starts afresh when the interner has grown past its bound; called
-// between pages, never while one is being read.
+// between pages, never while one is being read. New maps, not clear():
+// a cleared map keeps the memory of its largest size.
 func (in *interner) trim() {
 	if in.n > maxInterned {
-		clear(in.strs)
-		clear(in.pairs)
-		clear(in.raw)
-		clear(in.proto)
-		in.n = 0
+		in.init()
 	}
 }
 

@@ -55,17 +55,29 @@ func newReader(sets [][]string) *Reader {
 // the page does not refer to it.
 func (r *Reader) Read(body []byte, contentType string, maxSeries int) (*model.Page, error) {
 	if r.sets != nil && r.wanted != nil {
-		page, layout, err := r.asm.read(body, contentType, maxSeries, r.wanted)
+		page, layout, err := r.read(body, contentType, maxSeries, r.wanted)
 		if err != nil || layout == r.layout {
 			return page, err
 		}
 	}
-	page, layout, err := r.asm.read(body, contentType, maxSeries, nil)
+	page, layout, err := r.read(body, contentType, maxSeries, nil)
 	if err != nil || r.sets == nil {
 		return page, err
 	}
 	r.wanted, r.layout = wantedOn(page, r.sets), layout
 	return page, nil
+}
+
+// read reads with the target's tables. A page that fails (a series
+// explosion cut at --max-series, garbage) leaves no tables behind: they
+// would hold its label values and their maps' capacity through the
+// target's backoff, tens of MB per exploding target (found by the soak).
+func (r *Reader) read(body []byte, contentType string, maxSeries int, wanted map[string]bool) (*model.Page, uint64, error) {
+	page, layout, err := r.asm.read(body, contentType, maxSeries, wanted)
+	if err != nil {
+		r.asm = newAssembler()
+	}
+	return page, layout, err
 }
 
 // wantedOn returns the families of every set that has a family on page.

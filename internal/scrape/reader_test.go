@@ -463,3 +463,35 @@ func TestManyLabels(t *testing.T) {
 		t.Fatalf("duplicate name among many: %v", err)
 	}
 }
+
+// TestReaderForgetsAFailedPage reads a series explosion cut at the series
+// limit, with label values that differ from scrape to scrape: the failed
+// page's tables (interned label values, their maps) must not stay with the
+// target through its backoff, as they did until the soak found 100
+// exploding targets holding some 600 MiB.
+func TestReaderForgetsAFailedPage(t *testing.T) {
+	const readers = 10
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	rs := make([]*Reader, readers)
+	for i := range rs {
+		rs[i] = NewReader(profile.Builtin())
+		for scrape := range 3 {
+			var page strings.Builder
+			page.WriteString("# TYPE resilience_calls_total counter\n")
+			for s := range 30_000 {
+				fmt.Fprintf(&page, "resilience_calls_total{dependency=\"d%d-%d-%d\",outcome=\"success\"} 1\n", i, scrape, s)
+			}
+			if _, err := rs[i].Read([]byte(page.String()), textCT, 20_000); err == nil {
+				t.Fatal("a page over the series limit was accepted")
+			}
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if per := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / readers; per > 1<<20 {
+		t.Errorf("a Reader keeps %d KiB after failed pages", per>>10)
+	}
+	runtime.KeepAlive(rs)
+}
