@@ -1,7 +1,6 @@
 package profile
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"os"
@@ -38,20 +37,7 @@ func TestHAProxyGolden(t *testing.T) {
 			}
 			obs := haproxy{}.Read(p)
 			convCheckSane(t, obs)
-			got := convJSON(obs)
-			want := strings.TrimSuffix(path, ".prom") + ".json"
-			if *convUpdate {
-				if err := os.WriteFile(want, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			exp, err := os.ReadFile(want)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, exp) {
-				t.Errorf("observations differ from %s\n got: %s\nwant: %s", want, got, exp)
-			}
+			convGoldenFile(t, path, convJSON(obs))
 		})
 	}
 }

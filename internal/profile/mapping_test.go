@@ -159,20 +159,7 @@ func convGolden(t *testing.T, dir string, prof model.Profile) {
 			if !prof.Detect(p) {
 				t.Fatalf("%s does not detect %s", prof.Name(), path)
 			}
-			got := convJSON(prof.Read(p))
-			want := strings.TrimSuffix(path, ".prom") + ".json"
-			if *convUpdate {
-				if err := os.WriteFile(want, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			exp, err := os.ReadFile(want)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, exp) {
-				t.Errorf("%s: observations differ from %s\n got: %s\nwant: %s", path, want, got, exp)
-			}
+			convGoldenFile(t, path, convJSON(prof.Read(p)))
 		})
 	}
 }
@@ -537,5 +524,25 @@ func BenchmarkConventionRead(b *testing.B) {
 			b.ReportMetric(float64(p.Series()), "series")
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(p.Series()), "ns/series")
 		})
+	}
+}
+
+// convGoldenFile compares observations read from page path with the golden
+// file beside it (path with .json for .prom), rewriting it under
+// -update-conventions.
+func convGoldenFile(t *testing.T, path string, got []byte) {
+	t.Helper()
+	want := strings.TrimSuffix(path, ".prom") + ".json"
+	if *convUpdate {
+		if err := os.WriteFile(want, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exp, err := os.ReadFile(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, exp) {
+		t.Errorf("%s: observations differ from %s\n got: %s\nwant: %s", path, want, got, exp)
 	}
 }
