@@ -495,3 +495,37 @@ func TestReaderForgetsAFailedPage(t *testing.T) {
 	}
 	runtime.KeepAlive(rs)
 }
+
+// TestSigTableShrinks checks that the table a full page grew does not stay
+// that size (and cost that much to clear) once pages are filtered, and
+// that it still finds what it holds after shrinking.
+func TestSigTableShrinks(t *testing.T) {
+	var tab sigTable
+	ms := make([]dto.Metric, 20_000)
+	for i := range ms {
+		tab.put(uint64(i)*0x9e3779b97f4a7c15, &ms[i])
+	}
+	full := len(tab.keys)
+	tab.reset()
+	if len(tab.keys) != full {
+		t.Fatalf("a table filled by its page shrank from %d to %d slots", full, len(tab.keys))
+	}
+	for i := range 1000 {
+		tab.put(uint64(i)*0x9e3779b97f4a7c15, &ms[i])
+	}
+	tab.reset()
+	if len(tab.keys) > 4096 {
+		t.Fatalf("after a page of 1,000 series the table keeps %d slots (full page: %d)", len(tab.keys), full)
+	}
+	for i := range 1000 {
+		tab.put(uint64(i)*0x9e3779b97f4a7c15, &ms[i])
+	}
+	for i := range 1000 {
+		if got := tab.get(uint64(i) * 0x9e3779b97f4a7c15); got != &ms[i] {
+			t.Fatalf("entry %d lost after shrinking", i)
+		}
+	}
+	if got := tab.get(12345); got != nil {
+		t.Fatal("an absent key was found")
+	}
+}

@@ -12,9 +12,30 @@ type sigTable struct {
 }
 
 // reset empties the table, dropping its references to the last page.
+// Clearing costs the table's size, not its use: a table grown by a
+// target's first, full page (tens of thousands of series) would cost more
+// to clear than the filtered pages after it cost to read, so one that the
+// last page filled to less than an eighth shrinks to fit it.
 func (t *sigTable) reset() {
-	clear(t.vals)
+	if t.n == 0 {
+		return
+	}
+	if size := tableSize(t.n); size <= len(t.keys)/4 {
+		t.keys, t.vals = make([]uint64, size), make([]*dto.Metric, size)
+	} else {
+		clear(t.vals)
+	}
 	t.n = 0
+}
+
+// tableSize is the size of a table that holds n entries with room to
+// spare: a power of two, at least 64, at most half full.
+func tableSize(n int) int {
+	size := 64
+	for size < 4*n {
+		size *= 2
+	}
+	return size
 }
 
 // get returns the metric stored under k, or nil.
@@ -50,7 +71,7 @@ func (t *sigTable) put(k uint64, m *dto.Metric) {
 
 func (t *sigTable) grow() {
 	keys, vals := t.keys, t.vals
-	size := max(64, 2*len(keys))
+	size := max(tableSize(0), 2*len(keys))
 	t.keys, t.vals, t.n = make([]uint64, size), make([]*dto.Metric, size), 0
 	for i, v := range vals {
 		if v != nil {
