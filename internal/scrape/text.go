@@ -259,21 +259,30 @@ func (p *textParser) skipLine() textState {
 // stops, leaving the line to the states, at anything else (a blank
 // start, the end of input without a newline, the series cap).
 func (p *textParser) skipRun(e *recentName) {
-	n := len(e.name)
-	for p.maxSeries <= 0 || p.samples < p.maxSeries {
-		rest := p.b[p.pos:]
-		if len(rest) <= n || !isNameEnd(rest[n]) || !bytes.Equal(rest[:n], e.name) {
-			return
+	// Locals, not p's fields, in the loop: it runs once per line of most
+	// of the page, and stores through p cost a third of it.
+	b, pos, name, n := p.b, p.pos, e.name, len(e.name)
+	room := len(b) // lines the series cap still allows
+	if p.maxSeries > 0 {
+		room = p.maxSeries - p.samples
+	}
+	lines := 0
+	for lines < room {
+		rest := b[pos:]
+		if len(rest) <= n || !isNameEnd(rest[n]) || string(rest[:n]) != string(name) {
+			break
 		}
 		i := bytes.IndexByte(rest[n:], '\n')
 		if i < 0 {
-			return
+			break
 		}
-		p.line++
-		p.samples++
-		p.a.skipped += e.series
-		p.pos += n + i + 1
+		lines++
+		pos += n + i + 1
 	}
+	p.pos = pos
+	p.line += lines
+	p.samples += lines
+	p.a.skipped += lines * e.series
 }
 
 // lineAt returns the rest of the line from the byte last read, without its newline.
