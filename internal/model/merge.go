@@ -9,7 +9,7 @@ import (
 // merged is one dependency's observations from every applying profile,
 // folded into one, plus the names of the profiles that reported it.
 type merged struct {
-	obs      Observation
+	obs      *Observation // the first profile's, in its list, changed in place
 	profiles []string
 }
 
@@ -45,19 +45,17 @@ func mergeObservations(lists [][]Observation) []merged {
 			j, ok := index[name]
 			if !ok {
 				index[name] = len(out)
-				c := *o
-				c.Dependency = name
-				c.Calls = maps.Clone(o.Calls)
-				c.parts = slices.Clip(o.parts) // fill appends: never into the profile's array
+				o.Dependency = name
+				o.parts = slices.Clip(o.parts) // fill appends: never into an array another observation may share
 				own = append(own, o.Profile)
-				out = append(out, merged{obs: c, profiles: own[len(own)-1 : len(own) : len(own)]})
+				out = append(out, merged{obs: o, profiles: own[len(own)-1 : len(own) : len(own)]})
 				continue
 			}
 			m := &out[j]
 			if !slices.Contains(m.profiles, o.Profile) {
 				m.profiles = append(m.profiles, o.Profile)
 			}
-			fill(&m.obs, o)
+			fill(m.obs, o)
 		}
 	}
 	return out
@@ -126,7 +124,7 @@ func fill(dst, src *Observation) {
 func (o *Observation) dropParts(f int) {
 	match := func(p counterPart) bool { return p.field == f }
 	if slices.ContainsFunc(o.parts, match) {
-		// A copy: the first observation's parts share the profile's array.
+		// A copy: the array may be shared (see mergeObservations).
 		o.parts = slices.DeleteFunc(slices.Clone(o.parts), match)
 	}
 }

@@ -17,6 +17,7 @@ type Profile interface {
 	Detect(p *Page) bool
 	// Read turns the page into one observation per dependency. It must not
 	// keep references to the page, and must never panic on odd input
-	// (NaN, ±Inf, missing labels, wrong types).
+	// (NaN, ±Inf, missing labels, wrong types). The Store owns what it
+	// returns and changes it in place (names cleaned, values merged).
 	Read(p *Page) []Observation
 }

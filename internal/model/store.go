@@ -383,7 +383,7 @@ func (s *Store) append(ts *targetState, m *merged, t time.Time) bool {
 	if smp.breaker == "" {
 		smp.breaker = BreakerUnknown
 	}
-	o := &m.obs
+	o := m.obs
 	smp.v = [nFields]float64{
 		fTransitions: o.Transitions, fLastTransition: o.LastTransition,
 		fRetries: o.Retries, fUnsafeRetries: o.UnsafeRetries, fRetriesExhausted: o.RetriesExhausted, fRetryMaxAttempts: o.RetryMaxAttempts,
