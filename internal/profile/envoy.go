@@ -74,7 +74,6 @@ var envoyLimits = map[string]string{
 
 // envoyAcc gathers one cluster's series: several become one field.
 type envoyAcc struct {
-	o                       *model.Observation // the cluster's, from the convSet
 	limits                  map[string]bool
 	classes                 map[int]float64 // upstream_rq_xx by class
 	codes                   map[int]float64 // upstream_rq by code, used without upstream_rq_xx (each its own part)
@@ -83,39 +82,54 @@ type envoyAcc struct {
 	retryLimit, retryOverfl float64
 }
 
-// Read implements Profile.
+// Read implements Profile. An Envoy page lists every cluster in every
+// family, usually in the same order, so a sample's cluster is first looked
+// for where the previous family had it, before the map: on a busy proxy
+// that saves most of the lookups, which were a quarter of the work.
 func (e envoy) Read(p *model.Page) []model.Observation {
-	set := newConvSet(e.Name())
-	// One lookup per sample finds both the accumulator and the
-	// observation; accumulators come in one slice, not one allocation each.
-	accs := map[string]*envoyAcc{}
-	var chunk []envoyAcc
+	var (
+		index map[string]int      // cluster → its position in obs and accs
+		obs   []model.Observation // one per cluster, in order of appearance
+		accs  []envoyAcc
+		at    []int // at[i]: position of the previous family's i-th cluster
+	)
 	for _, f := range p.Families {
 		name, ok := strings.CutPrefix(f.GetName(), "envoy_cluster_")
 		if !ok {
 			continue
 		}
-		for _, m := range f.GetMetric() {
+		ms := f.GetMetric()
+		if index == nil {
+			// Every family lists (nearly) every cluster: the first sizes all.
+			index = make(map[string]int, len(ms))
+			obs, accs = make([]model.Observation, 0, len(ms)), make([]envoyAcc, 0, len(ms))
+		}
+		for len(at) < len(ms) {
+			at = append(at, -1)
+		}
+		for i, m := range ms {
 			c := envoyCluster(m)
 			if c == "" {
 				continue
 			}
-			a := accs[c]
-			if a == nil {
-				if len(chunk) == cap(chunk) {
-					chunk = make([]envoyAcc, 0, max(len(f.GetMetric()), 8)) // replaced, never grown: a stays valid
+			k := at[i]
+			if k < 0 || obs[k].Dependency != c {
+				var seen bool
+				if k, seen = index[c]; !seen {
+					k = len(obs)
+					index[c] = k
+					obs = append(obs, model.NewObservation(c, e.Name()))
+					accs = append(accs, envoyAcc{cxActive: nan, remainingCx: nan, rqActive: nan, remainingRq: nan, retryLimit: nan, retryOverfl: nan})
 				}
-				chunk = append(chunk, envoyAcc{o: set.get(c), cxActive: nan, remainingCx: nan, rqActive: nan, remainingRq: nan, retryLimit: nan, retryOverfl: nan})
-				a = &chunk[len(chunk)-1]
-				accs[c] = a
+				at[i] = k
 			}
-			envoyRead(a.o, a, f, name, m)
+			envoyRead(&obs[k], &accs[k], f, name, m)
 		}
 	}
-	for _, a := range accs {
-		envoyFill(a.o, a)
+	for k := range obs {
+		envoyFill(&obs[k], &accs[k])
 	}
-	return set.list()
+	return sortObservations(obs)
 }
 
 // envoyRead takes one sample of envoy_cluster_<name>.

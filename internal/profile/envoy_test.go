@@ -1,9 +1,14 @@
 package profile
 
 import (
+	"bytes"
+	"fmt"
 	"math"
-	"resiltop/internal/model"
+	"math/rand/v2"
 	"testing"
+
+	"resiltop/internal/model"
+	"resiltop/internal/scrape/scrapetest"
 )
 
 func TestEnvoyGolden(t *testing.T) { convGolden(t, "envoy", envoy{}) }
@@ -92,4 +97,42 @@ func FuzzEnvoyRead(f *testing.F) {
 func convHasCall(o model.Observation, out model.Outcome) bool {
 	_, ok := o.Calls[out]
 	return ok
+}
+
+// TestEnvoyReadsClustersInAnyOrder checks that where a family lists a
+// cluster does not matter: Read looks a sample's cluster up where the
+// previous family had it first, and must fall back to its name whenever
+// that position holds another cluster (families in other orders, with
+// clusters missing or added).
+func TestEnvoyReadsClustersInAnyOrder(t *testing.T) {
+	pages := map[string]string{
+		"pressure":   convSeedText(t, "envoy/envoy_pressure.prom"),
+		"istio":      convSeedText(t, "envoy/istio_codes.prom"),
+		"envoy-like": string(scrapetest.EnvoyLikePage()),
+	}
+	for name, text := range pages {
+		want := convJSON(envoy{}.Read(convMustParse(t, text)))
+		for seed := range uint64(8) {
+			t.Run(fmt.Sprintf("%s/%d", name, seed), func(t *testing.T) {
+				p := convMustParse(t, text)
+				rng := rand.New(rand.NewPCG(seed, 1))
+				for i, f := range p.Families {
+					ms := f.Metric
+					switch {
+					case seed == 0:
+						// The same order, shifted by one in every other
+						// family: each position holds another cluster.
+						if i%2 == 1 && len(ms) > 1 {
+							f.Metric = append(ms[1:len(ms):len(ms)], ms[0])
+						}
+					default:
+						rng.Shuffle(len(ms), func(a, b int) { ms[a], ms[b] = ms[b], ms[a] })
+					}
+				}
+				if got := convJSON(envoy{}.Read(p)); !bytes.Equal(got, want) {
+					t.Errorf("families in another order read differently:\n%s\nwant\n%s", got, want)
+				}
+			})
+		}
+	}
 }

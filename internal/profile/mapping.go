@@ -666,6 +666,7 @@ func convQuantiles(q map[float64]float64, m *dto.Metric, scale float64) map[floa
 type convSet struct {
 	profile string
 	byDep   map[string]*model.Observation
+	order   []*model.Observation // in order of creation
 	// chunk is where get places new observations, so that a page of
 	// hundreds of dependencies costs a few allocations, not one each;
 	// a full chunk is replaced, never grown, so pointers stay valid.
@@ -686,6 +687,7 @@ func (s *convSet) get(dep string) *model.Observation {
 		s.chunk = append(s.chunk, model.NewObservation(dep, s.profile))
 		o = &s.chunk[len(s.chunk)-1]
 		s.byDep[dep] = o
+		s.order = append(s.order, o)
 	}
 	return o
 }
@@ -693,14 +695,34 @@ func (s *convSet) get(dep string) *model.Observation {
 // list returns the observations sorted by dependency, so output is stable.
 func (s *convSet) list() []model.Observation {
 	// Pointers are sorted, not the large observations, and each is copied once.
-	ptrs := make([]*model.Observation, 0, len(s.byDep))
-	for _, o := range s.byDep {
-		ptrs = append(ptrs, o)
-	}
-	slices.SortFunc(ptrs, func(a, b *model.Observation) int { return strings.Compare(a.Dependency, b.Dependency) })
-	out := make([]model.Observation, len(ptrs))
-	for i, o := range ptrs {
+	slices.SortFunc(s.order, func(a, b *model.Observation) int { return strings.Compare(a.Dependency, b.Dependency) })
+	out := make([]model.Observation, len(s.order))
+	for i, o := range s.order {
 		out[i] = *o
+	}
+	return out
+}
+
+// sortObservations returns obs sorted by dependency: obs itself when it
+// is sorted already, as pages that list dependencies in order give it,
+// else a sorted copy (indices are sorted, not the large observations).
+func sortObservations(obs []model.Observation) []model.Observation {
+	byName := func(a, b *model.Observation) int { return strings.Compare(a.Dependency, b.Dependency) }
+	sorted := true
+	for i := 1; i < len(obs) && sorted; i++ {
+		sorted = byName(&obs[i-1], &obs[i]) <= 0
+	}
+	if sorted {
+		return obs
+	}
+	order := make([]int, len(obs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return byName(&obs[a], &obs[b]) })
+	out := make([]model.Observation, len(obs))
+	for i, k := range order {
+		out[i] = obs[k]
 	}
 	return out
 }
