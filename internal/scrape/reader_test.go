@@ -243,6 +243,13 @@ var trickyPages = []string{
 	"x{a=\"1\",a=\"2\"} 1\n",
 	"x 0x1p3\nx 1_000\n",
 	"B+0\n", // a name ends at any byte that cannot continue it
+	// Label values longer than simplePair's byte-wise scan (16 bytes):
+	// plain, with an escape or a newline past it, unclosed, exactly 16.
+	"x{c=\"outbound|8080||svc-001.prod.svc.cluster.local\",d=\"y\"} 1\n",
+	"x{c=\"outbound|8080||svc-001\\\"prod\\\\svc\\n\"} 1\n",
+	"x{c=\"outbound|8080||svc-001\nprod\"} 1\n",
+	"x{c=\"outbound|8080||svc-001.prod} 1\n",
+	"x{c=\"0123456789abcdef\"} 1\nx{c=\"0123456789abcdef0\"} 2\n",
 }
 
 func TestTrickyPagesMatchExpfmt(t *testing.T) {

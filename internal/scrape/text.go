@@ -260,7 +260,7 @@ func (p *textParser) skipLine() textState {
 // start, the end of input without a newline, the series cap).
 func (p *textParser) skipRun(e *recentName) {
 	// Locals, not p's fields, in the loop: it runs once per line of most
-	// of the page, and stores through p cost a third of it.
+	// of the page.
 	b, pos, name, n := p.b, p.pos, e.name, len(e.name)
 	room := len(b) // lines the series cap still allows
 	if p.maxSeries > 0 {
@@ -459,16 +459,16 @@ func commentFields(b []byte) (keyword, name, typ []byte) {
 	n := 0
 	for i := 0; i < len(b) && n < len(fields); {
 		for i < len(b) {
-			r, size := utf8.DecodeRune(b[i:])
-			if !unicode.IsSpace(r) {
+			space, size := spaceAt(b, i)
+			if !space {
 				break
 			}
 			i += size
 		}
 		start := i
 		for i < len(b) {
-			r, size := utf8.DecodeRune(b[i:])
-			if unicode.IsSpace(r) {
+			space, size := spaceAt(b, i)
+			if space {
 				break
 			}
 			i += size
@@ -482,6 +482,19 @@ func commentFields(b []byte) (keyword, name, typ []byte) {
 		return nil, nil, nil
 	}
 	return fields[0], fields[1], fields[2]
+}
+
+// asciiSpace are the ASCII bytes unicode.IsSpace accepts.
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+// spaceAt reports whether the character at b[i] is a space as
+// unicode.IsSpace says, and its size: ASCII without decoding.
+func spaceAt(b []byte, i int) (bool, int) {
+	if c := b[i]; c < utf8.RuneSelf {
+		return asciiSpace[c], 1
+	}
+	r, size := utf8.DecodeRune(b[i:])
+	return unicode.IsSpace(r), size
 }
 
 // isCompositeType reports a TYPE whose samples make one series per label
@@ -705,27 +718,32 @@ func (p *textParser) addLabel(name string, pair *dto.LabelPair) bool {
 // the index after its closing quote, or nil when the pair is not simple
 // or not valid (then the byte-wise states read it, and fail as expfmt).
 func (p *textParser) simplePair() (*dto.LabelPair, int) {
+	b := p.b
 	start := p.pos - 1
 	i := start
-	for i < len(p.b) && plainName[p.b[i]] {
+	for i < len(b) && plainName[b[i]] {
 		i++
 	}
-	if i == start || p.b[start] <= '9' || i+1 >= len(p.b) || p.b[i] != '=' || p.b[i+1] != '"' {
+	if i == start || b[start] <= '9' || i+1 >= len(b) || b[i] != '=' || b[i+1] != '"' {
 		return nil, 0
 	}
 	nameEnd, valueStart := i, i+2
 	j := valueStart
-	for j < len(p.b) && p.b[j] != '"' {
-		if p.b[j] == '\\' || p.b[j] == '\n' {
+	for short := min(j+16, len(b)); j < short && b[j] != '"'; j++ {
+		if b[j] == '\\' || b[j] == '\n' {
 			return nil, 0
 		}
-		j++
 	}
-	if j == len(p.b) {
+	if j == len(b) {
 		return nil, 0
 	}
+	if b[j] != '"' {
+		if j = quoteEnd(b, j); j < 0 {
+			return nil, 0
+		}
+	}
 	end := j + 1
-	key := p.b[start:end]
+	key := b[start:end]
 	k := p.pairIndex
 	p.pairIndex++
 	if k < len(p.linePairs) && bytes.Equal(p.linePairs[k].key, key) {
@@ -743,6 +761,21 @@ func (p *textParser) simplePair() (*dto.LabelPair, int) {
 		p.linePairs[k].key, p.linePairs[k].pair = key, pair
 	}
 	return pair, end
+}
+
+// quoteEnd returns the index of the quote that closes a long label value
+// (Envoy's cluster names) read up to b[i], or -1 when none follows or the
+// value has an escape or a newline before it: memchr-speed scans take
+// several times fewer instructions a byte than simplePair's loop.
+func quoteEnd(b []byte, i int) int {
+	j := bytes.IndexByte(b[i:], '"')
+	if j < 0 {
+		return -1
+	}
+	if value := b[i : i+j]; bytes.IndexByte(value, '\\') >= 0 || bytes.IndexByte(value, '\n') >= 0 {
+		return -1
+	}
+	return i + j
 }
 
 // newSimplePair checks and interns a simple pair not seen before; nil
