@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +47,81 @@ func BenchmarkSnapshot(b *testing.B) {
 			s.Snapshot(now, time.Minute+time.Duration(i%2))
 		}
 	})
+	// The scale benchmark's cases (internal/bench/scale): targets of 17
+	// dependencies each scraped every second, one Snapshot after each
+	// round of scrapes, so every dependency has one new sample in each.
+	// 17k is the 1,000-target run (the default MaxSamples leaves each
+	// dependency 29 samples: thinned, trimmed); 1.7k-300 the 100-target
+	// run after five minutes (300 samples each).
+	b.Run("17k", func(b *testing.B) { benchSnapshotLive(b, 1000, 30) })
+	b.Run("1.7k-300", func(b *testing.B) { benchSnapshotLive(b, 100, 300) })
+}
+
+// benchSnapshotLive ingests rounds scrapes of a 17-dependency page into
+// targets targets, then times a Snapshot after each further round (the
+// round's ingest untimed). It reports the cost per dependency too.
+func benchSnapshotLive(b *testing.B, targets, rounds int) {
+	base := firstDependencies(scrapetest.Families10k(), 17)
+	s := newStore(StoreOptions{})
+	urls := make([]string, targets)
+	for i := range urls {
+		urls[i] = fmt.Sprintf("http://t%d/metrics", i)
+	}
+	round := 0
+	ingest := func() time.Time {
+		now := t0.Add(time.Duration(round) * time.Second)
+		round++
+		p := NewPage(scaled(base, float64(round)))
+		for _, u := range urls {
+			s.Ingest(Scrape{Target: u, Time: now, Page: p})
+		}
+		return now
+	}
+	for range rounds {
+		ingest()
+	}
+	deps := len(s.Snapshot(ingest(), time.Minute).Dependencies)
+	if want := targets * 17; deps != want {
+		b.Fatalf("%d dependencies, want %d", deps, want)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		now := ingest()
+		b.StartTimer()
+		s.Snapshot(now, time.Minute)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*deps), "ns/dep")
+}
+
+// firstDependencies keeps the metrics of scrapetest's first n dependencies
+// (dep000, dep001, …), as the scale benchmark's pages do.
+func firstDependencies(fams []*dto.MetricFamily, n int) []*dto.MetricFamily {
+	keep := func(m *dto.Metric) bool {
+		for _, l := range m.Label {
+			v := l.GetValue()
+			if l.GetName() == "handler" {
+				v = strings.Split(v, "/")[2] // /api/dep007/h1
+			} else if l.GetName() != "dependency" {
+				continue
+			}
+			return v < fmt.Sprintf("dep%03d", n)
+		}
+		return false
+	}
+	var out []*dto.MetricFamily
+	for _, f := range fams {
+		g := &dto.MetricFamily{Name: f.Name, Help: f.Help, Type: f.Type}
+		for _, m := range f.Metric {
+			if keep(m) {
+				g.Metric = append(g.Metric, m)
+			}
+		}
+		if len(g.Metric) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // scaled copies families with every counter and histogram multiplied by k.
