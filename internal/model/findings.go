@@ -23,14 +23,21 @@ func targetDownFinding(ts *targetState, now time.Time) Finding {
 }
 
 // findingsOf applies the rules of issue 3 to one dependency. all is its
-// history up to the snapshot, allSteps the steps between its samples
-// (allSteps[i] ends at all[i+1]), ws the part inside the window, w the
-// window's rates. Since is the start of the latest run in which the
-// condition held continuously, from the whole history, not only the
-// window's; zero when history cannot tell.
-func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w windowRates, th Thresholds) []Finding {
+// history up to the snapshot, pts the steps between its samples (pts[i]
+// ends at all[i]; pts[0] is never read), ws the part inside the window, w
+// the window's rates, r the runs of the conditions over exactly all, or nil
+// when it has more samples than the snapshot sees. Since is the start of
+// the latest run in which the condition held continuously, from the whole
+// history, not only the window's; zero when history cannot tell.
+func findingsOf(dep *Dependency, all []sample, pts []Point, ws []sample, w windowRates, th Thresholds, r *runs) []Finding {
 	var out []Finding
 	last := &all[len(all)-1]
+	dated := func(c cond) time.Time {
+		if r != nil {
+			return r.since(c, all)
+		}
+		return c.since(all, pts, &th)
+	}
 	// A dependency whose calls are slow holds its pool's connections
 	// while it answers: pool_exhausted then has its own advice.
 	p99, timeout := float64(dep.Latency.P99), last.v[fTimeout]
@@ -91,16 +98,7 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 		if w.retryRatio >= 1 || noneComplete {
 			sev = Critical
 		}
-		since := runSince(len(allSteps), func(i int) (bool, bool) {
-			c, r := float64(allSteps[i].CallsPerSecond), float64(allSteps[i].RetriesPerSecond)
-			switch {
-			case math.IsNaN(c) || math.IsNaN(r) || c == 0 && r == 0:
-				return false, false
-			case c == 0:
-				return true, true
-			}
-			return r/c >= th.RetryRatioWarning, true
-		}, func(i int) time.Time { return allSteps[i].Time })
+		since := dated(condRetry)
 		// Below one retry per call the dependency is being retried hard,
 		// not yet stormed: the words say which, the kind stays retry_storm.
 		words := "retry storm"
@@ -127,15 +125,8 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 	}
 
 	// pool_exhausted: in-use ≥ max or waiters, continuously for long enough.
-	exhausted := func(i int) (bool, bool) {
-		a, m, p := all[i].v[fPoolActive], all[i].v[fPoolMax], all[i].v[fPoolPending]
-		if math.IsNaN(p) && (math.IsNaN(a) || math.IsNaN(m)) {
-			return false, false
-		}
-		return p > 0 || (m > 0 && a >= m), true
-	}
-	if ok, _ := exhausted(len(all) - 1); ok {
-		since := runSince(len(all), exhausted, func(i int) time.Time { return all[i].t })
+	if ok, _ := condPool.holds(all, pts, len(all)-1, &th, timeout); ok {
+		since := dated(condPool)
 		if !since.IsZero() && last.t.Sub(since) >= th.PoolExhaustedFor {
 			var parts []string
 			if a, m := last.v[fPoolActive], last.v[fPoolMax]; !math.IsNaN(a) && !math.IsNaN(m) {
@@ -150,19 +141,14 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 	}
 
 	// bulkhead_saturated, and a concurrency limit being hit (Envoy).
-	full := func(i int) (bool, bool) {
-		f, m := all[i].v[fBulkheadInFlight], all[i].v[fBulkheadMax]
-		if math.IsNaN(f) || !(m > 0) {
-			return false, false
-		}
-		return f >= th.BulkheadSaturation*m, true
-	}
 	// Rejections count while they happen: one rejection does not keep the
 	// finding up for the whole window once a scrape passes without any.
 	recentReject := len(ws) > 1 && counterDelta(ws[len(ws)-2].v[fRejected], ws[len(ws)-1].v[fRejected]) > 0
-	if ok, _ := full(len(all) - 1); ok || recentReject {
-		since := runSince(len(all), full, func(i int) time.Time { return all[i].t })
-		if !ok {
+	if ok, _ := condBulkhead.holds(all, pts, len(all)-1, &th, timeout); ok || recentReject {
+		var since time.Time
+		if ok {
+			since = dated(condBulkhead)
+		} else {
 			since = runSince(len(steps), func(i int) (bool, bool) {
 				return float64(steps[i].CallsPerSecond) > 0 && len(ws) > i+1 &&
 					counterDelta(ws[i].v[fRejected], ws[i+1].v[fRejected]) > 0, true
@@ -183,27 +169,13 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 
 	// tail_near_timeout.
 	if timeout > 0 && p99 >= th.TailNearTimeout*timeout {
-		since := runSince(len(allSteps), func(i int) (bool, bool) {
-			v := float64(allSteps[i].Latency.P99)
-			if math.IsNaN(v) {
-				return false, false
-			}
-			return v >= th.TailNearTimeout*timeout, true
-		}, func(i int) time.Time { return allSteps[i].Time })
-		add(TailNearTimeout, Warning, since, "tail near timeout — p99 "+num(p99)+"s is "+num(100*p99/timeout)+
+		add(TailNearTimeout, Warning, dated(condTail), "tail near timeout — p99 "+num(p99)+"s is "+num(100*p99/timeout)+
 			"% of the "+num(timeout)+"s timeout")
 	}
 
 	// timeouts_rising: unknown outcomes as a share of calls.
 	if w.timeoutRatio >= th.TimeoutRatio && w.timeouts > 0 {
-		since := runSince(len(allSteps), func(i int) (bool, bool) {
-			c, t := float64(allSteps[i].CallsPerSecond), float64(allSteps[i].TimeoutsPerSecond)
-			if !(c > 0) || math.IsNaN(t) {
-				return false, false
-			}
-			return t/c >= th.TimeoutRatio, true
-		}, func(i int) time.Time { return allSteps[i].Time })
-		add(TimeoutsRising, Warning, since, "timeouts rising — "+num(w.timeouts)+" timeouts/s, "+num(100*w.timeoutRatio)+
+		add(TimeoutsRising, Warning, dated(condTimeouts), "timeouts rising — "+num(w.timeouts)+" timeouts/s, "+num(100*w.timeoutRatio)+
 			"% of "+num(w.calls)+" calls/s (outcome unknown)")
 	}
 
@@ -219,28 +191,14 @@ func findingsOf(dep *Dependency, all []sample, allSteps []Point, ws []sample, w 
 			}
 		}
 		if grew(first, lastCount) && w.created > w.resolved*(1+backlogRateMargin) {
-			since := runSince(len(all)-1, func(i int) (bool, bool) {
-				a, b := all[i].v[fPendingCount], all[i+1].v[fPendingCount]
-				if math.IsNaN(a) || math.IsNaN(b) || a == b {
-					return false, false
-				}
-				return b > a, true
-			}, func(i int) time.Time { return all[i].t })
-			add(BacklogGrowing, Warning, since, "PENDING backlog growing — "+num(first)+" → "+num(lastCount)+", "+
+			add(BacklogGrowing, Warning, dated(condGrowing), "PENDING backlog growing — "+num(first)+" → "+num(lastCount)+", "+
 				num(w.created)+" created/s vs "+num(w.resolved)+" resolved/s")
 		}
 	}
 
 	// backlog_stale.
 	if age := last.v[fPendingOldest]; age > th.BacklogStaleAge.Seconds() {
-		since := runSince(len(all), func(i int) (bool, bool) {
-			a := all[i].v[fPendingOldest]
-			if math.IsNaN(a) {
-				return false, false
-			}
-			return a > th.BacklogStaleAge.Seconds(), true
-		}, func(i int) time.Time { return all[i].t })
-		add(BacklogStale, Warning, since, "PENDING backlog stale — oldest "+
+		add(BacklogStale, Warning, dated(condStale), "PENDING backlog stale — oldest "+
 			roundDur(time.Duration(age*float64(time.Second))).String()+" old, "+num(last.v[fPendingCount])+" pending")
 	}
 	sortFindings(out)
@@ -354,19 +312,22 @@ func kindRank(k FindingKind) int {
 	return 10
 }
 
+// findingRank orders findings by severity, then kind (kindRank is below 16).
+func findingRank(f *Finding) int { return severityRank(f.Severity)*16 + kindRank(f.Kind) }
+
 // sortFindings orders findings worst first, then stably by kind and name.
 // A cold Snapshot sorts thousands, so each is keyed once (rank, target,
 // dependency) and the keys are sorted, not the findings; a dependency's few
 // are sorted in place.
 func sortFindings(fs []Finding) {
 	type key struct {
-		rank        int // severity, then kind (kindRank is below 16)
+		rank        int // findingRank
 		target, dep string
 		i           int // position, for stability
 	}
 	keyOf := func(i int) key {
 		f := &fs[i]
-		return key{severityRank(f.Severity)*16 + kindRank(f.Kind), f.Target, f.Dependency, i}
+		return key{findingRank(f), f.Target, f.Dependency, i}
 	}
 	cmp := func(a, b *key) int {
 		if a.rank != b.rank {

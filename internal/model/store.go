@@ -135,6 +135,8 @@ type depState struct {
 	// version counts changes to samples (under the Store's write lock), so
 	// memo can tell whether it still holds.
 	version uint64
+	// runs date the findings over all of samples (see runs).
+	runs runs
 	// counters turns each scrape's counters into cumulatives (cumulate),
 	// hist the histogram's buckets (histTrack.cumulate).
 	counters counterTrack
@@ -428,6 +430,7 @@ func (s *Store) append(ts *targetState, m *merged, t time.Time) bool {
 	}
 	d.push(smp)
 	d.points = append(d.points, step)
+	d.runs.appended(d.samples, d.points, &s.opts.Thresholds)
 	d.version++
 	s.samples++
 	return true
@@ -657,10 +660,12 @@ func (s *Store) trim(ts *targetState, now time.Time) {
 			d.samples = d.samples[k:]
 			d.head += k
 			d.points = d.points[k:]
+			d.runs.trimmed(k, d.samples, d.points, &s.opts.Thresholds)
 			d.version++
 		}
 		// One pass drops a quarter; when the share shrank (dependencies
 		// were added) more are needed.
+		thinned := false
 		for len(d.samples) > perDep {
 			n := thin(d, &s.scratch)
 			if n == 0 {
@@ -668,6 +673,10 @@ func (s *Store) trim(ts *targetState, now time.Time) {
 			}
 			s.samples -= n
 			d.version++
+			thinned = true
+		}
+		if thinned {
+			d.runs.reset(d.samples, d.points, &s.opts.Thresholds)
 		}
 	}
 }
@@ -729,6 +738,13 @@ func roundDur(d time.Duration) time.Duration {
 // again: its slices are shared with that Snapshot and with the store, which
 // never writes them again, so every Snapshot is read-only to its users.
 func (s *Store) Snapshot(now time.Time, window time.Duration) *Snapshot {
+	return s.snapshot(now, window, false)
+}
+
+// snapshot is Snapshot; with walk, every dependency is derived again and
+// its findings dated by walking its history, and the findings are sorted
+// as one list: the reference the fast path must equal (tests).
+func (s *Store) snapshot(now time.Time, window time.Duration, walk bool) *Snapshot {
 	if window <= 0 {
 		window = time.Minute
 	}
@@ -744,20 +760,26 @@ func (s *Store) Snapshot(now time.Time, window time.Duration) *Snapshot {
 	snap.Targets = make([]TargetHealth, 0, len(s.targets))
 	snap.Dependencies = make([]Dependency, 0, deps)
 	var (
-		scratch  []Bucket
-		downs    []Finding
-		findings int // of dependencies of targets that are up
+		scratch []Bucket
+		// Every finding in sortFindings' order without sorting them:
+		// each target's findings (its down finding, else its
+		// dependencies') in the order of its URL and their names, each
+		// dependency's already sorted, laid out by rank.
+		groups   = make([]findingGroup, 0, len(s.targets))
+		findings int
 	)
 	for _, ts := range s.targets {
 		snap.Targets = append(snap.Targets, s.health(ts))
 		var down *Finding
+		g := findingGroup{url: ts.url, lo: len(snap.Dependencies)}
 		if ts.err != "" {
 			f := targetDownFinding(ts, now)
 			down = &f
-			downs = append(downs, f)
+			g.down = []Finding{f}
+			findings++
 		}
 		for _, d := range ts.deps {
-			dep, ok := s.dependency(ts, d, now, window, &scratch)
+			dep, ok := s.dependency(ts, d, now, window, &scratch, walk)
 			if !ok {
 				continue
 			}
@@ -770,20 +792,79 @@ func (s *Store) Snapshot(now time.Time, window time.Duration) *Snapshot {
 			}
 			snap.Dependencies = append(snap.Dependencies, dep)
 		}
-	}
-	// A down target's finding stands for its dependencies' (above).
-	if n := len(downs) + findings; n > 0 {
-		snap.Findings = append(make([]Finding, 0, n), downs...)
-		for i := range snap.Dependencies {
-			if d := &snap.Dependencies[i]; len(d.Findings) > 0 && s.targets[d.Target].err == "" {
-				snap.Findings = append(snap.Findings, d.Findings...)
-			}
-		}
+		g.hi = len(snap.Dependencies)
+		groups = append(groups, g)
 	}
 	slices.SortFunc(snap.Targets, func(a, b TargetHealth) int { return cmpString(a.URL, b.URL) })
-	sortFindings(snap.Findings)
+	if findings > 0 {
+		snap.Findings = s.orderFindings(groups, snap.Dependencies, findings, walk)
+	}
 	sortDependencies(snap.Dependencies)
 	return snap
+}
+
+// findingGroup is one target's part of a Snapshot: its down finding, or
+// its dependencies' findings, those of Dependencies[lo:hi].
+type findingGroup struct {
+	url    string
+	down   []Finding
+	lo, hi int
+}
+
+// orderFindings lists the n findings of the groups, worst first, in
+// sortFindings' order. A finding's place is decided by its rank, target
+// and dependency, and only one dependency's findings can tie, which each
+// has in order already: laying them out by rank, the groups in target
+// order and each target's dependencies by name, gives that order without
+// comparing findings (sorting each of thousands of findings was a tenth
+// of a Snapshot). With walk they are sorted instead, the reference.
+func (s *Store) orderFindings(groups []findingGroup, deps []Dependency, n int, walk bool) []Finding {
+	var lists [][]Finding // in target, then dependency order
+	slices.SortFunc(groups, func(a, b findingGroup) int { return cmpString(a.url, b.url) })
+	var byName []int
+	for _, g := range groups {
+		if g.down != nil {
+			lists = append(lists, g.down)
+			continue
+		}
+		byName = byName[:0]
+		for i := g.lo; i < g.hi; i++ {
+			if len(deps[i].Findings) > 0 {
+				byName = append(byName, i)
+			}
+		}
+		slices.SortFunc(byName, func(a, b int) int { return cmpString(deps[a].Name, deps[b].Name) })
+		for _, i := range byName {
+			lists = append(lists, deps[i].Findings)
+		}
+	}
+	out := make([]Finding, 0, n)
+	if walk {
+		for _, l := range lists {
+			out = append(out, l...)
+		}
+		sortFindings(out)
+		return out
+	}
+	var at [3 * 16]int // where each rank's findings begin (findingRank)
+	for _, l := range lists {
+		for i := range l {
+			at[findingRank(&l[i])]++
+		}
+	}
+	sum := 0
+	for r, c := range at {
+		at[r], sum = sum, sum+c
+	}
+	out = out[:n]
+	for _, l := range lists {
+		for i := range l {
+			r := findingRank(&l[i])
+			out[at[r]] = l[i]
+			at[r]++
+		}
+	}
+	return out
 }
 
 // health reports how scraping one target goes.
@@ -798,15 +879,20 @@ func (s *Store) health(ts *targetState) TargetHealth {
 
 // dependency derives one dependency's readings; ok is false when it has no
 // sample at or before now.
-func (s *Store) dependency(ts *targetState, d *depState, now time.Time, window time.Duration, scratch *[]Bucket) (Dependency, bool) {
+func (s *Store) dependency(ts *targetState, d *depState, now time.Time, window time.Duration, scratch *[]Bucket, walk bool) (Dependency, bool) {
 	n := samplesUpTo(d.samples, now)
 	all := d.samples[:n]
 	if len(all) == 0 {
 		return Dependency{}, false
 	}
 	stale := ts.err != "" || !d.lastSeen.Equal(ts.lastSuccess)
-	if m := d.memo.Load(); m != nil && m.version == d.version && m.n == n && m.window == window && m.stale == stale {
+	if m := d.memo.Load(); !walk && m != nil && m.version == d.version && m.n == n && m.window == window && m.stale == stale {
 		return m.dep, true
+	}
+	// The runs describe every sample; a snapshot of an earlier time walks.
+	runs, brk := &d.runs, d.runs.breaker
+	if walk || n < len(d.samples) {
+		runs, brk = nil, breakerRun(all)
 	}
 	last := &all[len(all)-1]
 	ws := inWindow(all, last.t.Add(-window), last.t)
@@ -814,7 +900,7 @@ func (s *Store) dependency(ts *targetState, d *depState, now time.Time, window t
 	dep := Dependency{
 		Target: ts.url, Name: d.name, Profiles: slices.Clone(d.profiles),
 		Breaker: Breaker{
-			State: last.breaker, Since: breakerSince(all), Transitions: Value(w.transitions), Limit: last.limit,
+			State: last.breaker, Since: breakerSince(all, brk), Transitions: Value(w.transitions), Limit: last.limit,
 			FailureRate: Value(last.v[fFailureRate]), SlowCallRate: Value(last.v[fSlowCallRate]),
 		},
 		CallsPerSecond: Value(w.calls), ErrorRatio: Value(w.errorRatio),
@@ -848,9 +934,11 @@ func (s *Store) dependency(ts *targetState, d *depState, now time.Time, window t
 	// why (below), a vanished dependency's Stale flag does.
 	if !dep.Stale {
 		// d.points[0] has no predecessor: the steps start at the second sample.
-		dep.Findings = findingsOf(&dep, all, d.points[1:n], ws, w, s.opts.Thresholds)
+		dep.Findings = findingsOf(&dep, all, d.points[:n], ws, w, s.opts.Thresholds, runs)
 	}
-	d.memo.Store(&depMemo{version: d.version, n: n, window: window, stale: stale, dep: dep})
+	if !walk {
+		d.memo.Store(&depMemo{version: d.version, n: n, window: window, stale: stale, dep: dep})
+	}
 	return dep, true
 }
 
@@ -859,26 +947,33 @@ func (s *Store) dependency(ts *targetState, d *depState, now time.Time, window t
 // current state when history shows the change (the change happened between
 // that scrape and the one before); zero when unknown. A scrape with no state
 // but with the forced-rejections counter did show the breaker not forced
-// open (forcedByRejections), so a forced open is dated from it.
-func breakerSince(all []sample) time.Time {
+// open (forcedByRejections), so a forced open is dated from it. run is
+// where the newest samples of one state begin (breakerRun).
+func breakerSince(all []sample, run int) time.Time {
 	last := &all[len(all)-1]
 	if lt := last.v[fLastTransition]; lt > 0 && !math.IsInf(lt, 0) {
 		sec, frac := math.Modf(lt)
 		return time.Unix(int64(sec), int64(frac*1e9))
 	}
-	if !known(last.breaker) {
+	if !known(last.breaker) || run == 0 {
 		return time.Time{}
 	}
-	for i := len(all) - 2; i >= 0; i-- {
-		if all[i].breaker != last.breaker {
-			sawNotForced := last.breaker == BreakerForcedOpen && !math.IsNaN(all[i].v[fForcedRejections])
-			if !known(all[i].breaker) && !sawNotForced {
-				return time.Time{}
-			}
-			return all[i+1].t
-		}
+	prev := &all[run-1]
+	sawNotForced := last.breaker == BreakerForcedOpen && !math.IsNaN(prev.v[fForcedRejections])
+	if !known(prev.breaker) && !sawNotForced {
+		return time.Time{}
 	}
-	return time.Time{}
+	return all[run].t
+}
+
+// breakerRun is the index of the first of the newest samples of ss that
+// all have the last one's breaker state.
+func breakerRun(ss []sample) int {
+	i := len(ss) - 1
+	for i > 0 && ss[i-1].breaker == ss[i].breaker {
+		i--
+	}
+	return i
 }
 
 // history returns the steps between samples lo and hi-1 of d: the cached
