@@ -57,7 +57,6 @@ func findingsOf(dep *Dependency, all []sample, pts []Point, ws []sample, w windo
 			Message: dep.Name + ": " + msg, Since: since, Advice: adv,
 		})
 	}
-	steps := dep.History
 
 	// breaker_open: the gauge's state; a concurrency limit (Envoy) is not a breaker.
 	switch st := dep.Breaker.State; st {
@@ -146,13 +145,20 @@ func findingsOf(dep *Dependency, all []sample, pts []Point, ws []sample, w windo
 	recentReject := len(ws) > 1 && counterDelta(ws[len(ws)-2].v[fRejected], ws[len(ws)-1].v[fRejected]) > 0
 	if ok, _ := condBulkhead.holds(all, pts, len(all)-1, &th, timeout); ok || recentReject {
 		var since time.Time
-		if ok {
+		// Rejections are dated within the window, from the step that ends
+		// at its second sample.
+		from := len(all) - len(ws) + 1
+		switch {
+		case ok:
 			since = dated(condBulkhead)
-		} else {
-			since = runSince(len(steps), func(i int) (bool, bool) {
-				return float64(steps[i].CallsPerSecond) > 0 && len(ws) > i+1 &&
-					counterDelta(ws[i].v[fRejected], ws[i+1].v[fRejected]) > 0, true
-			}, func(i int) time.Time { return steps[i].Time })
+		case r != nil:
+			// A rejection in the last step is a call in it: the condition
+			// holds at the newest sample, as sinceFrom needs.
+			since = r.sinceFrom(condRejecting, all, from)
+		default:
+			since = runSince(len(all)-from, func(i int) (bool, bool) {
+				return condRejecting.holds(all, pts, from+i, &th, timeout)
+			}, func(i int) time.Time { return all[from+i].t })
 		}
 		var parts []string
 		if ok {
@@ -201,7 +207,8 @@ func findingsOf(dep *Dependency, all []sample, pts []Point, ws []sample, w windo
 		add(BacklogStale, Warning, dated(condStale), "PENDING backlog stale — oldest "+
 			roundDur(time.Duration(age*float64(time.Second))).String()+" old, "+num(last.v[fPendingCount])+" pending")
 	}
-	sortFindings(out)
+	// All share target and dependency: sortFindings' order is the rank's.
+	slices.SortStableFunc(out, func(a, b Finding) int { return findingRank(&a) - findingRank(&b) })
 	return out
 }
 

@@ -121,6 +121,12 @@ func TestFindings(t *testing.T) {
 		}),
 		want: BulkheadSaturated, severity: Warning, message: "2 rejected/s", since: 1,
 	}, {
+		name: "bulkhead rejections for longer than the window: dated from its first step",
+		pages: series(70, func(i int) pg {
+			return pg{dep: "pg", success: float64(10 * i), rejected: float64(2 * i)}
+		}),
+		want: BulkheadSaturated, severity: Warning, message: "2 rejected/s", since: 10,
+	}, {
 		name: "one rejection long ago: nothing once scrapes pass without any",
 		pages: series(11, func(i int) pg {
 			return pg{dep: "pg", success: float64(10 * i), rejected: float64(min(i, 1)), active: 2, max: 20}

@@ -19,6 +19,9 @@ const (
 	condTimeouts             // timeouts_rising: the step's timeouts against its calls
 	condGrowing              // backlog_growing: the PENDING count from the sample to the next
 	condStale                // backlog_stale
+	// bulkhead_saturated by rejections: the step ending at the sample had
+	// calls and rejected some. The finding dates it within the window only.
+	condRejecting
 	nConds
 )
 
@@ -77,6 +80,11 @@ func (c cond) holds(ss []sample, pts []Point, i int, th *Thresholds, timeout flo
 			return false, false
 		}
 		return b > a, true
+	case condRejecting:
+		if i == 0 {
+			return false, false
+		}
+		return float64(pts[i].CallsPerSecond) > 0 && counterDelta(ss[i-1].v[fRejected], ss[i].v[fRejected]) > 0, true
 	case condStale:
 		a := ss[i].v[fPendingOldest]
 		if math.IsNaN(a) {
@@ -186,7 +194,7 @@ func (r *runs) trimmed(k int, ss []sample, pts []Point, th *Thresholds) {
 		// The first sample left has no step any more: for the steps'
 		// conditions it is dropped too.
 		first := 0
-		if c == condRetry || c == condTail || c == condTimeouts {
+		if c == condRetry || c == condTail || c == condTimeouts || c == condRejecting {
 			first = 1
 		}
 		switch s := r.start[c]; {
@@ -219,4 +227,11 @@ func (r *runs) since(c cond, ss []sample) time.Time {
 		return ss[s].t
 	}
 	return time.Time{}
+}
+
+// sinceFrom is the start of c's latest run among the samples from the
+// one at index from on (a window's), when c holds at the newest sample:
+// the run's part there.
+func (r *runs) sinceFrom(c cond, ss []sample, from int) time.Time {
+	return ss[max(r.start[c], from)].t
 }

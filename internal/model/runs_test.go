@@ -15,7 +15,7 @@ import (
 type simDep struct {
 	p                                          pg
 	retrying, timingOut, slow, poolFull, queue bool
-	bulkFull, growing, old, unsafe             bool
+	bulkFull, rejecting, growing, old, unsafe  bool
 	inFlight, bulkMax                          float64
 	present                                    bool // on the target's page
 }
@@ -27,7 +27,7 @@ func (d *simDep) step(r *rand.Rand) {
 			*b = !*b
 		}
 	}
-	for _, b := range []*bool{&d.retrying, &d.timingOut, &d.slow, &d.poolFull, &d.queue, &d.bulkFull, &d.growing, &d.old, &d.unsafe} {
+	for _, b := range []*bool{&d.retrying, &d.timingOut, &d.slow, &d.poolFull, &d.queue, &d.bulkFull, &d.rejecting, &d.growing, &d.old, &d.unsafe} {
 		flip(b)
 	}
 	p := &d.p
@@ -37,7 +37,7 @@ func (d *simDep) step(r *rand.Rand) {
 		p.buckets = []float64{0, 0, 0, 0}
 	}
 	calls := float64(r.IntN(20))
-	if r.IntN(10) == 0 {
+	if r.IntN(10) == 0 || d.rejecting && r.IntN(3) == 0 {
 		calls = 0
 	}
 	p.success += calls
@@ -53,7 +53,7 @@ func (d *simDep) step(r *rand.Rand) {
 	if d.unsafe {
 		p.unsafe += math.Min(retries, 1)
 	}
-	if d.bulkFull {
+	if d.rejecting {
 		p.rejected += float64(r.IntN(3))
 	}
 	if r.IntN(6) == 0 {
