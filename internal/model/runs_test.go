@@ -182,10 +182,18 @@ func TestSnapshotMatchesWalk(t *testing.T) {
 	}
 }
 
-// checkRuns compares each dependency's runs with walks of its history.
+// checkRuns compares each dependency's runs with walks of its history,
+// and the Store's count of dependencies with theirs.
 func checkRuns(t *testing.T, s *Store) {
 	t.Helper()
 	th := &s.opts.Thresholds
+	deps := 0
+	for _, ts := range s.targets {
+		deps += len(ts.deps)
+	}
+	if deps != s.deps {
+		t.Fatalf("the store counts %d dependencies, its targets have %d", s.deps, deps)
+	}
 	for _, ts := range s.targets {
 		for _, d := range ts.deps {
 			if got, want := d.runs.breaker, breakerRun(d.samples); got != want {
