@@ -207,9 +207,24 @@ func findingsOf(dep *Dependency, all []sample, pts []Point, ws []sample, w windo
 		add(BacklogStale, Warning, dated(condStale), "PENDING backlog stale — oldest "+
 			roundDur(time.Duration(age*float64(time.Second))).String()+" old, "+num(last.v[fPendingCount])+" pending")
 	}
-	// All share target and dependency: sortFindings' order is the rank's.
-	slices.SortStableFunc(out, func(a, b Finding) int { return findingRank(&a) - findingRank(&b) })
+	sortByRank(out)
 	return out
+}
+
+// sortByRank orders one dependency's findings as sortFindings would: they
+// share target and dependency, so by rank alone, stably, by insertion.
+func sortByRank(fs []Finding) {
+	for i := 1; i < len(fs); i++ {
+		r, j := findingRank(&fs[i]), i
+		for j > 0 && findingRank(&fs[j-1]) > r {
+			j--
+		}
+		if j < i {
+			f := fs[i]
+			copy(fs[j+1:i+1], fs[j:i])
+			fs[j] = f
+		}
+	}
 }
 
 // unsafeSince is when the latest run of unsafe retries began: the first

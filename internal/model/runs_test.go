@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -204,6 +205,27 @@ func checkRuns(t *testing.T, s *Store) {
 					t.Fatalf("%s %s: condition %d since %s, walk says %s", ts.url, d.name, c, got.Sub(t0), want.Sub(t0))
 				}
 			}
+		}
+	}
+}
+
+// TestSortByRank compares a dependency's ordering with sortFindings on
+// random lists with repeated kinds, told apart by their messages.
+func TestSortByRank(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 500 {
+		var fs []Finding
+		for i := range r.IntN(8) {
+			fs = append(fs, Finding{
+				Kind: FindingKinds[r.IntN(len(FindingKinds))], Severity: []Severity{Critical, Warning}[r.IntN(2)],
+				Target: "t", Dependency: "d", Message: fmt.Sprint(i),
+			})
+		}
+		got, want := slices.Clone(fs), slices.Clone(fs)
+		sortByRank(got)
+		sortFindings(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("sortByRank(%v) = %v, want %v", fs, got, want)
 		}
 	}
 }
