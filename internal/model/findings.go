@@ -342,9 +342,10 @@ func kindRank(k FindingKind) int {
 func findingRank(f *Finding) int { return severityRank(f.Severity)*16 + kindRank(f.Kind) }
 
 // sortFindings orders findings worst first, then stably by kind and name.
-// A cold Snapshot sorts thousands, so each is keyed once (rank, target,
-// dependency) and the keys are sorted, not the findings; a dependency's few
-// are sorted in place.
+// Thousands may come at once (GroupByName's), so each is keyed once (rank,
+// target, dependency) and the keys are sorted, not the findings; a few are
+// sorted in place. A Snapshot lays its findings out in this order without
+// sorting (orderFindings).
 func sortFindings(fs []Finding) {
 	type key struct {
 		rank        int // findingRank
