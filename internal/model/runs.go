@@ -104,8 +104,8 @@ func (c cond) judged(n int) int {
 }
 
 // since is the start of c's latest run over the whole of ss, walking it
-// back from the newest sample: the reference the runs kept by runs must
-// equal, and what a Snapshot of a time before the newest sample uses.
+// back from the newest sample: the reference that runs must equal, and
+// what a Snapshot of a time before the newest sample uses.
 func (c cond) since(ss []sample, pts []Point, th *Thresholds) time.Time {
 	timeout := ss[len(ss)-1].v[fTimeout]
 	return runSince(c.judged(len(ss)), func(i int) (bool, bool) {
