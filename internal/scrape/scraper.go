@@ -172,11 +172,17 @@ func (s *Scraper) read(resp *http.Response) ([]byte, error) {
 	var r io.Reader = resp.Body
 	gzipped := strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip")
 	if gzipped {
-		gz, err := gzip.NewReader(resp.Body)
+		gz, _ := gzipReaders.Get().(*gzip.Reader)
+		var err error
+		if gz == nil {
+			gz, err = gzip.NewReader(resp.Body)
+		} else {
+			err = gz.Reset(resp.Body)
+		}
 		if err != nil {
 			return nil, gzipError(err)
 		}
-		defer gz.Close()
+		defer gzipReaders.Put(gz)
 		r = gz
 	}
 	if cap(s.buf) > keepBuffer {
@@ -236,6 +242,12 @@ func readLimited(r io.Reader, b []byte, limit int64) ([]byte, error) {
 
 // gzipError names a broken gzip stream as a parse error; transport errors
 // while reading (timeouts, resets) are left to classify.
+// gzipReaders are reused between scrapes of every target: a new
+// gzip.Reader allocates its 32 KiB window and tables, 40 MB a second at
+// 1,000 targets, which the GC then had to chase. A pool rather than one
+// per target holds as many as scrapes run at once, not one per target.
+var gzipReaders sync.Pool
+
 func gzipError(err error) error {
 	var corrupt flate.CorruptInputError
 	if errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) || errors.As(err, &corrupt) ||

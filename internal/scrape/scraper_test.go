@@ -482,3 +482,52 @@ func TestScraperDecodesWhatProfilesRead(t *testing.T) {
 		}
 	}
 }
+
+// TestGzipReadersAreReusedSafely alternates good gzip pages with a broken
+// body, a body cut mid-stream and one over the body limit, on one target:
+// gzip readers are pooled between scrapes, and one left mid-stream or
+// failed must read the next good page whole.
+func TestGzipReadersAreReusedSafely(t *testing.T) {
+	page := []byte(goodPage + strings.Repeat("# filler comment line to make the page longer\n", 2000))
+	var good bytes.Buffer
+	gz := gzip.NewWriter(&good)
+	_, _ = gz.Write(page)
+	gz.Close()
+	bodies := [][]byte{good.Bytes(), []byte("not gzip at all"), good.Bytes()[:good.Len()/2], good.Bytes()}
+	var n atomic.Int64
+	serve := func(body func() []byte) string {
+		return scrapetest.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", textCT)
+			w.Header().Set("Content-Encoding", "gzip")
+			_, _ = w.Write(body())
+		})).URL
+	}
+	sc, err := NewScraper(Target{URL: serve(func() []byte { return bodies[int(n.Add(1)-1)%len(bodies)] }),
+		Timeout: 10 * time.Second, BodyLimit: int64(len(page))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, err := NewScraper(Target{URL: serve(good.Bytes), Timeout: 10 * time.Second, BodyLimit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 3 {
+		for i := range bodies {
+			res := sc.Scrape(t.Context())
+			if i == 0 || i == 3 {
+				if res.Err != nil || res.Page.Series() != 1 || res.Bytes != int64(len(page)) {
+					t.Fatalf("round %d, good page %d: %v, %d bytes", round, i, res.Err, res.Bytes)
+				}
+				// Leave a reader stopped at the limit, mid-stream, in the pool.
+				if over := small.Scrape(t.Context()); over.Err == nil {
+					t.Fatalf("round %d: a page over the limit was read", round)
+				}
+				continue
+			}
+			var se *Error
+			if !errors.As(res.Err, &se) || se.Kind != KindParse || !strings.Contains(se.Msg, "broken gzip body") {
+				t.Fatalf("round %d, body %d: got %v, want a broken gzip body", round, i, res.Err)
+			}
+		}
+	}
+}
