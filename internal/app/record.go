@@ -15,10 +15,13 @@ type sink struct {
 	stopped bool           // the recording stopped; said once in the event log
 }
 
-// ingest hands s to the Store, then appends it to the recording. A
-// recording that stops (full, or the disk failed) says so once in the
-// event log; the header shows it from Writer.Status.
+// ingest hands s to the Store, then appends it to the recording, then
+// releases the page (nothing keeps it: its reader may decode the target's
+// next page into its memory). A recording that stops (full, or the disk
+// failed) says so once in the event log; the header shows it from
+// Writer.Status.
 func (k *sink) ingest(s model.Scrape) {
+	defer s.Page.Release()
 	k.store.Ingest(s)
 	if k.rec == nil || k.stopped {
 		return

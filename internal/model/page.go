@@ -16,6 +16,26 @@ type Page struct {
 	// size of the whole page.
 	Skipped int
 	byName  map[string]*dto.MetricFamily
+	release func() // hands the page's memory back to its reader; nil: it has none
+}
+
+// OnRelease sets what Release calls: a reader that decodes pages into
+// memory of its own uses it to have that memory back.
+func (p *Page) OnRelease(f func()) { p.release = f }
+
+// Release says the page is no longer used, so that the reader that
+// decoded it may decode later pages into its memory: the page, its
+// families and everything reached from them must not be used after it.
+// Only the page's one consumer calls it, once it is done (the app, after
+// Store.Ingest and recording); a page never released is simply collected.
+// A second call does nothing.
+func (p *Page) Release() {
+	if p == nil || p.release == nil {
+		return
+	}
+	f := p.release
+	p.release = nil
+	f()
 }
 
 // NewPage indexes families by name. When a name repeats, the later family's

@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"slices"
 	"strings"
+	"sync"
 	"unsafe"
 
 	dto "github.com/prometheus/client_model/go"
@@ -59,6 +60,7 @@ func (r *Reader) Read(body []byte, contentType string, maxSeries int) (*model.Pa
 		if err != nil || layout == r.layout {
 			return page, err
 		}
+		page.Release() // nobody saw it: the full read below replaces it
 	}
 	page, layout, err := r.read(body, contentType, maxSeries, nil)
 	if err != nil || r.sets == nil {
@@ -110,9 +112,13 @@ type pageFamily struct {
 }
 
 // assembler collects one target's families page by page, reusing its
-// tables between pages and carving dto objects from slabs.
+// tables between pages and carving dto objects from an arena (slabs) that
+// the page keeps until it is released.
 type assembler struct {
-	slabs
+	*slabs    // the arena of the page being read
+	sizes     [nSlabs]int
+	arenasMu  sync.Mutex // Release may come from another goroutine
+	arenas    []*slabs   // released, zeroed, for the next pages
 	in        *interner
 	fams      []*pageFamily // this page's, in order of appearance
 	spare     []*pageFamily // records to reuse
@@ -137,6 +143,7 @@ func newAssembler() *assembler {
 // returns the page and the fingerprint of its layout.
 func (a *assembler) read(body []byte, contentType string, maxSeries int, wanted map[string]bool) (*model.Page, uint64, error) {
 	a.reset()
+	a.slabs = a.arena()
 	format := expfmt.Format(contentType)
 	var (
 		layout uint64
@@ -152,14 +159,49 @@ func (a *assembler) read(body []byte, contentType string, maxSeries int, wanted 
 	if err == nil {
 		page = a.page()
 	}
+	mem := a.slabs
+	a.sizes = mem.done()
+	if page != nil {
+		page.OnRelease(func() { a.recycle(mem) })
+	}
 	a.release()
 	return page, layout, err
 }
 
+// arena returns a released arena, or a new one sized like the last page.
+func (a *assembler) arena() *slabs {
+	a.arenasMu.Lock()
+	defer a.arenasMu.Unlock()
+	if n := len(a.arenas); n > 0 {
+		mem := a.arenas[n-1]
+		a.arenas = a.arenas[:n-1]
+		return mem
+	}
+	mem := &slabs{}
+	mem.resize(a.sizes)
+	return mem
+}
+
+// maxArenas bounds the released arenas a target keeps: its pages are
+// normally released before the next is read, so one is used again and
+// again; more come only from pages released late, all at once.
+const maxArenas = 2
+
+// recycle takes back the arena of a released page.
+func (a *assembler) recycle(mem *slabs) {
+	mem.reset()
+	a.arenasMu.Lock()
+	defer a.arenasMu.Unlock()
+	if len(a.arenas) < maxArenas {
+		a.arenas = append(a.arenas, mem)
+	}
+}
+
 // release drops every reference to the page just read, so that between
-// scrapes a target keeps only its tables, not a page.
+// scrapes a target keeps only its tables (and released arenas, zeroed),
+// not a page.
 func (a *assembler) release() {
-	a.slabs.release()
+	a.slabs = nil
 	a.sigs.reset()
 	for _, f := range a.fams {
 		clear(f.metrics)

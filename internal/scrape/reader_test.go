@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -21,6 +22,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"resiltop/internal/model"
+	rmodel "resiltop/internal/model"
 	"resiltop/internal/profile"
 	"resiltop/internal/report"
 	"resiltop/internal/scrape/scrapetest"
@@ -166,13 +168,19 @@ func compare(t *testing.T, body []byte, ct string, salt byte) []*dto.MetricFamil
 	}
 	wanted := pick(want, salt)
 	a := newAssembler()
-	for range 2 { // twice: the second read reuses the tables and interned strings
+	// Three times: the second read reuses the tables and interned strings
+	// and the first page's arena, released; the third a new arena, the
+	// second page being kept.
+	for i := range 3 {
 		page, _, err := a.read(body, ct, 0, wanted)
 		if err != nil {
 			t.Fatalf("filtered read fails: %v", err)
 		}
 		if w, g := dump(only(want, wanted)), dump(page.Families); w != g {
-			t.Fatalf("filtered read differs from expfmt:\n%s", diff(w, g))
+			t.Fatalf("filtered read %d differs from expfmt:\n%s", i+1, diff(w, g))
+		}
+		if i == 0 {
+			page.Release()
 		}
 	}
 	return want
@@ -534,5 +542,124 @@ func TestSigTableShrinks(t *testing.T) {
 	}
 	if got := tab.get(12345); got != nil {
 		t.Fatal("an absent key was found")
+	}
+}
+
+// TestReleasedArenasAreReused reads a run of different pages through one
+// Reader, releasing each after checking it, as the app does: every page
+// reads as expfmt reads it although it is carved from memory a released
+// page used, the Reader keeps one arena, and a page that is never released
+// stays intact through all the reads after it.
+func TestReleasedArenasAreReused(t *testing.T) {
+	type page struct {
+		name, ct string
+		body     []byte
+		want     string
+	}
+	var pages []page
+	for name, body := range testPages(t) {
+		fams, err := expfmtPage(body, textCT)
+		if err != nil {
+			continue
+		}
+		pages = append(pages, page{name, textCT, body, dump(fams)}, page{name + " (protobuf)", string(expfmt.FmtProtoDelim), protobufOf(t, fams), dump(fams)})
+	}
+	for _, f := range scrapetest.Formats {
+		body := scrapetest.Page10k(f)
+		fams, err := expfmtPage(body, string(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages = append(pages, page{"Page10k " + formatName(f), string(f), body, dump(fams)})
+	}
+	slices.SortFunc(pages, func(a, b page) int { return strings.Compare(a.name, b.name) })
+	r := newReader(nil)
+	kept, err := r.Read(pages[0].body, pages[0].ct, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 3 * len(pages) {
+		pg := pages[rng.IntN(len(pages))]
+		got, err := r.Read(pg.body, pg.ct, 0)
+		if err != nil {
+			t.Fatalf("read %d, %s: %v", i, pg.name, err)
+		}
+		if g := dump(got.Families); g != pg.want {
+			t.Fatalf("read %d, %s, from a reused arena, differs from expfmt:\n%s", i, pg.name, diff(pg.want, g))
+		}
+		got.Release()
+		got.Release() // a second release does nothing
+		if n := len(r.asm.arenas); n != 1 {
+			t.Fatalf("read %d: the Reader keeps %d arenas after a release, want 1", i, n)
+		}
+	}
+	if g := dump(kept.Families); g != pages[0].want {
+		t.Fatalf("a page never released was overwritten:\n%s", diff(pages[0].want, g))
+	}
+}
+
+// TestReleaseFromAnotherGoroutine releases each page on another goroutine
+// while the next is read, as a Source whose emit hands pages on would; run
+// with -race.
+func TestReleaseFromAnotherGoroutine(t *testing.T) {
+	body := scrapetest.Page10k(expfmt.FmtProtoDelim)
+	fams, err := expfmtPage(body, string(expfmt.FmtProtoDelim))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := dump(fams)
+	r := newReader(nil)
+	pages := make(chan *rmodel.Page)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for p := range pages {
+			if g := dump(p.Families); g != want {
+				t.Errorf("page changed before its release:\n%s", diff(want, g))
+			}
+			p.Release()
+		}
+	}()
+	for range 20 {
+		p, err := r.Read(body, string(expfmt.FmtProtoDelim), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages <- p
+	}
+	close(pages)
+	<-done
+}
+
+// TestArenaShrinksAfterAFullRead checks that a target whose first page is
+// read in full (20,000 series) and later pages filtered (1,000) does not
+// keep the first page's worth of memory in its arena.
+func TestArenaShrinksAfterAFullRead(t *testing.T) {
+	body := scrapetest.EnvoyLikePage()
+	r := NewReader(profile.Builtin())
+	capacity := func() int {
+		n := 0
+		for _, c := range r.asm.arenas[0].metrics.chunks {
+			n += len(c)
+		}
+		return n
+	}
+	var full int
+	for i := range 4 {
+		p, err := r.Read(body, textCT, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Release()
+		switch i {
+		case 0:
+			full = capacity()
+		case 3:
+			if got := capacity(); got > 2*(scrapetest.EnvoyClusters*scrapetest.EnvoyWanted)+minChunk || got >= full/4 {
+				t.Errorf("after filtered pages the arena holds %d metrics (the full page's %d; a filtered page has %d)",
+					got, full, scrapetest.EnvoyClusters*scrapetest.EnvoyWanted)
+			}
+		}
 	}
 }

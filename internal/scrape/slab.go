@@ -14,20 +14,22 @@ const (
 // slab hands out objects carved from chunks, so a page of thousands of
 // samples costs a few allocations per type instead of several per sample.
 // A page's first chunk of a type is sized by what the last page used, so
-// one usually suffices. Chunks are dropped when the page is done: a slot
-// is never handed out twice (the caller may keep pages), and a chunk kept
-// for the next page would keep this page alive through it, and with it
-// every chunk its objects point into.
+// one usually suffices. A slot is handed out once per page: the chunks
+// belong to the page until it is released (model.Page.Release), and are
+// then zeroed and carved again for a later page, so that a target's pages
+// reuse one set of warm memory instead of each allocating its own.
 type slab[T any] struct {
-	free []T
-	used int // objects handed out for this page
-	size int // objects the last page used, plus a margin
+	chunks [][]T // the chunks of this slab, carved in order
+	next   int   // chunks[next:] are not carved yet on this page
+	free   []T   // the rest of the chunk being carved
+	used   int   // objects handed out for this page
+	size   int   // objects the last page used, plus a margin
 }
 
 // get returns a zero T.
 func (s *slab[T]) get() *T {
 	if len(s.free) == 0 {
-		s.free = make([]T, s.chunk(1))
+		s.free = s.take(1)
 	}
 	p := &s.free[0]
 	s.free = s.free[1:]
@@ -41,12 +43,28 @@ func (s *slab[T]) carve(n, c int) []T {
 		if c > maxChunk {
 			return make([]T, n, c)
 		}
-		s.free = make([]T, s.chunk(c))
+		s.free = s.take(c)
 	}
 	out := s.free[:n:c]
 	s.free = s.free[c:]
 	s.used += c
 	return out
+}
+
+// take returns the next chunk that holds at least n objects: a kept one,
+// else a new one sized by chunk.
+func (s *slab[T]) take(n int) []T {
+	for s.next < len(s.chunks) {
+		c := s.chunks[s.next]
+		s.next++
+		if len(c) >= n {
+			return c
+		}
+	}
+	c := make([]T, s.chunk(n))
+	s.chunks = append(s.chunks, c)
+	s.next = len(s.chunks)
+	return c
 }
 
 // chunk is the size of a new chunk holding at least n objects: the rest of
@@ -59,14 +77,44 @@ func (s *slab[T]) chunk(n int) int {
 	return min(max(rest, n), maxChunk)
 }
 
-// release drops the chunk of the page just read and sizes the next page's.
-func (s *slab[T]) release() {
-	s.free = nil
+// done ends the page: what it used sizes the next one's first chunk.
+func (s *slab[T]) done() {
 	s.size = min(s.used+s.used/8, maxChunk)
-	s.used = 0
+	s.used, s.free = 0, nil
 }
 
-// slabs are the dto objects of one target's pages.
+// reset zeroes what the page used, for the next page to carve again. The
+// chunks are dropped instead when they hold far more than the last page
+// used (the full first read of a page later read filtered), so a target
+// keeps about one filtered page's worth.
+func (s *slab[T]) reset() {
+	total := 0
+	for _, c := range s.chunks {
+		total += len(c)
+	}
+	if total > 2*s.size+minChunk {
+		s.chunks = nil
+	} else {
+		for _, c := range s.chunks[:s.next] {
+			clear(c)
+		}
+	}
+	s.next = 0
+}
+
+func (s *slab[T]) sized() int      { return s.size }
+func (s *slab[T]) resize(size int) { s.size = size }
+
+// slabber is what an arena does with each of its slabs.
+type slabber interface {
+	done()
+	reset()
+	sized() int
+	resize(int)
+}
+
+// slabs are the dto objects of one page: an arena, handed to the page
+// when it is read and back to the Reader when the page is released.
 type slabs struct {
 	metrics    slab[dto.Metric]
 	counters   slab[dto.Counter]
@@ -86,23 +134,36 @@ type slabs struct {
 	timestamps slab[timestamppb.Timestamp]
 }
 
-func (s *slabs) release() {
-	s.metrics.release()
-	s.counters.release()
-	s.gauges.release()
-	s.untyped.release()
-	s.histograms.release()
-	s.summaries.release()
-	s.buckets.release()
-	s.quantiles.release()
-	s.floats.release()
-	s.uints.release()
-	s.pairPtrs.release()
-	s.bucketPtrs.release()
-	s.quantPtrs.release()
-	s.metricPtrs.release()
-	s.families.release()
-	s.timestamps.release()
+// nSlabs is the number of slabs in slabs.
+const nSlabs = 16
+
+func (s *slabs) each() [nSlabs]slabber {
+	return [nSlabs]slabber{&s.metrics, &s.counters, &s.gauges, &s.untyped, &s.histograms, &s.summaries,
+		&s.buckets, &s.quantiles, &s.floats, &s.uints, &s.pairPtrs, &s.bucketPtrs, &s.quantPtrs,
+		&s.metricPtrs, &s.families, &s.timestamps}
+}
+
+// done ends the page and returns what each slab used, to size a new arena.
+func (s *slabs) done() (sizes [nSlabs]int) {
+	for i, sl := range s.each() {
+		sl.done()
+		sizes[i] = sl.sized()
+	}
+	return sizes
+}
+
+// reset readies a released arena for another page.
+func (s *slabs) reset() {
+	for _, sl := range s.each() {
+		sl.reset()
+	}
+}
+
+// resize sizes a new arena's first chunks like the last page's.
+func (s *slabs) resize(sizes [nSlabs]int) {
+	for i, sl := range s.each() {
+		sl.resize(sizes[i])
+	}
 }
 
 func (s *slabs) float(v float64) *float64 {

@@ -949,7 +949,7 @@ func (p *textParser) readingValue() textState {
 		p.parseError(fmt.Sprintf("expected float as value, got %q", p.tok))
 		return stDone
 	}
-	s := &p.a.slabs
+	s := p.a.slabs
 	switch p.mfType() {
 	case dto.MetricType_COUNTER:
 		c := s.counters.get()

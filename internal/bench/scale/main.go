@@ -411,6 +411,7 @@ func pipeline(ctx context.Context, urls []string, cfg config, w *record.Writer, 
 			writeCPU = procstat.ThreadCPU() - c0
 			runtime.UnlockOSThread()
 		}
+		s.Page.Release() // as the app's sink does
 		mu.Lock()
 		r.ingest += ingested.Sub(start)
 		r.write += time.Since(ingested)

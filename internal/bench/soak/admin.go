@@ -268,6 +268,7 @@ func runAdminSoak(cfg config) (*adminResult, [numAdminFaults]int, error) {
 		sc := scraper.Scrape(ctx)
 		sc.Time = s.clk.Now() // the UI's clock, which the soak moves
 		store.Ingest(sc)
+		sc.Page.Release()
 	}
 	var timeout atomic.Int64 // this cycle's client timeout
 	s.h = newHeadless(ui.New(ui.Options{

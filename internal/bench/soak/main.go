@@ -296,6 +296,7 @@ func soak(cfg config) (*result, error) {
 		defer close(updates) // the UI's update listener ends with the source
 		src.Run(ctx, func(s model.Scrape) {
 			store.Ingest(s)
+			s.Page.Release() // as the app's sink does
 			scrapesMu.Lock()
 			res.scrapes[outcome(s.Err)]++
 			scrapesMu.Unlock()
