@@ -123,7 +123,6 @@ type assembler struct {
 	fams      []*pageFamily // this page's, in order of appearance
 	spare     []*pageFamily // records to reuse
 	byName    map[string]*pageFamily
-	sigs      sigTable // the page's series by family and label set
 	seed      maphash.Seed
 	widest    int              // most buckets of one histogram on the last page
 	text      *textParser      // reused between text pages
@@ -202,7 +201,6 @@ func (a *assembler) recycle(mem *slabs) {
 // not a page.
 func (a *assembler) release() {
 	a.slabs = nil
-	a.sigs.reset()
 	for _, f := range a.fams {
 		clear(f.metrics)
 	}
@@ -224,7 +222,6 @@ func (a *assembler) reset() {
 	}
 	a.fams = a.fams[:0]
 	clear(a.byName)
-	a.sigs.reset()
 	a.skipped = 0
 }
 
@@ -266,6 +263,11 @@ func (a *assembler) page() *model.Page {
 		}
 	}
 	out := make([]*dto.MetricFamily, 0, n)
+	sigs := sigTables.Get().(*sigTable)
+	defer func() {
+		sigs.reset()
+		sigTables.Put(sigs)
+	}()
 	widest := 0
 	for i, f := range a.fams {
 		if !f.wanted {
@@ -283,10 +285,10 @@ func (a *assembler) page() *model.Page {
 		ms := a.metricPtrs.carve(0, len(f.metrics))
 		for _, m := range f.metrics {
 			k := signature(m.Label) ^ mix(uint64(i)+1)
-			if prev := a.sigs.get(k); prev != nil && sameLabels(prev.Label, m.Label) {
+			if prev := sigs.get(k); prev != nil && sameLabels(prev.Label, m.Label) {
 				continue
 			}
-			a.sigs.put(k, m)
+			sigs.put(k, m)
 			if a.normalize {
 				normalizeHistogram(m.Histogram)
 			}
