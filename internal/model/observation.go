@@ -167,7 +167,7 @@ func (o *Observation) Add(dst *float64, series uint64, v float64) {
 		*dst += v
 	}
 	if f := o.counterOf(dst); f >= 0 {
-		o.parts = append(o.parts, counterPart{f, series, v})
+		o.addPart(counterPart{f, series, v})
 	}
 }
 
@@ -180,7 +180,17 @@ func (o *Observation) AddCall(out Outcome, series uint64, v float64) {
 		o.Calls = make(map[Outcome]float64, len(Outcomes))
 	}
 	o.Calls[out] += v
-	o.parts = append(o.parts, counterPart{callField(out), series, v})
+	o.addPart(counterPart{callField(out), series, v})
+}
+
+// addPart records a part. The first makes room for a dependency's usual
+// number (an outcome or two per call counter, a few other counters), so
+// a page costs one allocation per dependency here, not five of doubling.
+func (o *Observation) addPart(p counterPart) {
+	if o.parts == nil {
+		o.parts = make([]counterPart, 0, 16)
+	}
+	o.parts = append(o.parts, p)
 }
 
 // counterOf returns the sample field of the counter dst points to, or -1

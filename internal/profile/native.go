@@ -5,6 +5,7 @@ import (
 	"math"
 	"resiltop/internal/model"
 	"slices"
+	"sync"
 
 	dto "github.com/prometheus/client_model/go"
 )
@@ -68,13 +69,16 @@ const (
 )
 
 func (native) Read(p *model.Page) []model.Observation {
-	n := 0
-	for _, name := range nativeFamilies {
-		if f := p.Family(name); f != nil {
-			n += len(f.GetMetric())
+	seen := seenSets.Get().(map[uint64]struct{})
+	defer func() {
+		// A map never shrinks, and clearing costs its size: one grown by
+		// a hostile page is left to the GC.
+		if len(seen) <= maxPooledSeen {
+			clear(seen)
+			seenSets.Put(seen)
 		}
-	}
-	r := nativeReader{deps: map[string]*model.Observation{}, seen: make(map[uint64]struct{}, n)}
+	}()
+	r := nativeReader{deps: map[string]*model.Observation{}, seen: seen}
 	// The label-set hash doubles as the series' identity in counter parts,
 	// so it must be the same from one scrape's reader to the next.
 	r.h.SetSeed(model.SeriesSeed)
@@ -122,10 +126,21 @@ func (native) Read(p *model.Page) []model.Observation {
 	return out
 }
 
+// seenSets are nativeReader.seen sets, reused between pages (cleared):
+// a page of thousands of series made a new one of thousands of entries.
+var seenSets = sync.Pool{New: func() any { return map[uint64]struct{}{} }}
+
+// maxPooledSeen is the largest seen set kept for reuse.
+const maxPooledSeen = 1 << 14
+
 // nativeReader accumulates one page's observations by dependency.
 type nativeReader struct {
 	deps  map[string]*model.Observation
 	order []string // first-seen order, so output is deterministic
+	// last is the dependency of the last series read: a family lists a
+	// dependency's series together, so most series need no map lookup.
+	last    string
+	lastObs *model.Observation
 	// seen holds hashes of the label sets read so far, to count a
 	// duplicate series once; a 64-bit hash keeps this allocation-free, and
 	// a collision (odds ~n²/2⁶⁴) would only drop one series.
@@ -157,6 +172,9 @@ func (r *nativeReader) metric(family string, m *dto.Metric) (*model.Observation,
 		return nil, 0
 	}
 	r.seen[sum] = struct{}{}
+	if r.lastObs != nil && dep == r.last {
+		return r.lastObs, sum
+	}
 	o, ok := r.deps[dep]
 	if !ok {
 		obs := model.NewObservation(dep, Native)
@@ -164,6 +182,7 @@ func (r *nativeReader) metric(family string, m *dto.Metric) (*model.Observation,
 		r.deps[dep] = o
 		r.order = append(r.order, dep)
 	}
+	r.last, r.lastObs = dep, o
 	return o, sum
 }
 
