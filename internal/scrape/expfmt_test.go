@@ -22,7 +22,7 @@ import (
 func expfmtPage(body []byte, contentType string) ([]*dto.MetricFamily, error) {
 	format := expfmt.Format(contentType)
 	if format.FormatType() == expfmt.TypeProtoDelim {
-		if _, err := newAssembler().readProto(body, format, 0, map[string]bool{}); err != nil {
+		if _, _, err := newAssembler().read(body, contentType, 0, map[string]bool{}); err != nil {
 			return nil, err // the length-prefix checks, before expfmt allocates
 		}
 	} else {
@@ -185,7 +185,10 @@ func (m *merger) signature(labels []*dto.LabelPair) uint64 {
 
 // families returns the merged families sorted by name, so pages compare
 // and print the same whatever order the target (or expfmt's map) used.
+// Families without a metric are dropped, as expfmt's text parser and the
+// reader drop them (its protobuf decoder keeps them; found by the fuzzer).
 func (m *merger) families() []*dto.MetricFamily {
+	m.order = slices.DeleteFunc(m.order, func(f *dto.MetricFamily) bool { return len(f.Metric) == 0 })
 	slices.SortFunc(m.order, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
 	return m.order
 }

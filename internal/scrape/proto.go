@@ -251,13 +251,28 @@ func skippedFamily(msg []byte) (series, metrics int) {
 // others; false when malformed.
 func eachField(msg []byte, fn func(protowire.Number, protowire.Type, []byte)) bool {
 	for len(msg) > 0 {
-		num, typ, n := protowire.ConsumeTag(msg)
-		if n < 0 {
+		var (
+			num protowire.Number
+			typ protowire.Type
+			n   int
+		)
+		// Metric messages are small fields of small numbers: one-byte tags
+		// and lengths, decoded here rather than through calls (a fifth of
+		// the reader's time at 1,000 targets was these calls).
+		if c := msg[0]; c < 0x80 && c>>3 != 0 {
+			num, typ, n = protowire.Number(c>>3), protowire.Type(c&7), 1
+		} else if num, typ, n = protowire.ConsumeTag(msg); n < 0 {
 			return false
 		}
 		msg = msg[n:]
 		var v []byte
-		if typ == protowire.BytesType {
+		if typ == protowire.BytesType && len(msg) > 0 && msg[0] < 0x80 {
+			if l := int(msg[0]); l < len(msg) {
+				v, n = msg[1:1+l], 1+l
+			} else {
+				n = -1
+			}
+		} else if typ == protowire.BytesType {
 			v, n = protowire.ConsumeBytes(msg)
 		} else {
 			n = protowire.ConsumeFieldValue(num, typ, msg)
