@@ -115,10 +115,8 @@ type pageFamily struct {
 // tables between pages and carving dto objects from an arena (slabs) that
 // the page keeps until it is released.
 type assembler struct {
-	*slabs    // the arena of the page being read
-	sizes     [nSlabs]int
-	arenasMu  sync.Mutex // Release may come from another goroutine
-	arenas    []*slabs   // released, zeroed, for the next pages
+	*slabs                // the arena of the page being read
+	sizes     [nSlabs]int // what the last page used, to size a new arena
 	in        *interner
 	fams      []*pageFamily // this page's, in order of appearance
 	spare     []*pageFamily // records to reuse
@@ -161,19 +159,21 @@ func (a *assembler) read(body []byte, contentType string, maxSeries int, wanted 
 	mem := a.slabs
 	a.sizes = mem.done()
 	if page != nil {
-		page.OnRelease(func() { a.recycle(mem) })
+		page.OnRelease(func() { recycle(mem) })
 	}
 	a.release()
 	return page, layout, err
 }
 
+// arenas are the arenas of released pages, zeroed, shared by every
+// target: pages are released right after they are ingested, so a few
+// arenas, warm in the cache, serve all targets. One per target (1,000
+// of 150 KB each) was cold whenever its target's page came.
+var arenas sync.Pool
+
 // arena returns a released arena, or a new one sized like the last page.
 func (a *assembler) arena() *slabs {
-	a.arenasMu.Lock()
-	defer a.arenasMu.Unlock()
-	if n := len(a.arenas); n > 0 {
-		mem := a.arenas[n-1]
-		a.arenas = a.arenas[:n-1]
+	if mem, ok := arenas.Get().(*slabs); ok {
 		return mem
 	}
 	mem := &slabs{}
@@ -181,19 +181,10 @@ func (a *assembler) arena() *slabs {
 	return mem
 }
 
-// maxArenas bounds the released arenas a target keeps: its pages are
-// normally released before the next is read, so one is used again and
-// again; more come only from pages released late, all at once.
-const maxArenas = 2
-
 // recycle takes back the arena of a released page.
-func (a *assembler) recycle(mem *slabs) {
+func recycle(mem *slabs) {
 	mem.reset()
-	a.arenasMu.Lock()
-	defer a.arenasMu.Unlock()
-	if len(a.arenas) < maxArenas {
-		a.arenas = append(a.arenas, mem)
-	}
+	arenas.Put(mem)
 }
 
 // release drops every reference to the page just read, so that between
