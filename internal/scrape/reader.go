@@ -53,7 +53,8 @@ func newReader(sets [][]string) *Reader {
 // and duplicate histogram buckets dropped (the first wins, as Prometheus
 // keeps the first sample of a duplicate). Errors are *Error of KindParse
 // (with the line for text) or KindTooManySeries. body is not modified, and
-// the page does not refer to it.
+// the page does not refer to it. Its consumer releases the page once done
+// with it (model.Page.Release), and later pages reuse its memory.
 func (r *Reader) Read(body []byte, contentType string, maxSeries int) (*model.Page, error) {
 	if r.sets != nil && r.wanted != nil {
 		page, layout, err := r.read(body, contentType, maxSeries, r.wanted)
@@ -188,8 +189,7 @@ func recycle(mem *slabs) {
 }
 
 // release drops every reference to the page just read, so that between
-// scrapes a target keeps only its tables (and released arenas, zeroed),
-// not a page.
+// scrapes a target keeps only its tables, not a page.
 func (a *assembler) release() {
 	a.slabs = nil
 	for _, f := range a.fams {
