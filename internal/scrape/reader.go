@@ -272,6 +272,11 @@ func (a *assembler) page() *model.Page {
 		mf.Name, mf.Help = f.name, f.help
 		if f.typed {
 			mf.Type = typePtrs[f.typ]
+			if mf.Type == nil {
+				// A type this dto does not know (protobuf enums are open):
+				// kept, so that no profile reads it as a counter.
+				mf.Type = f.typ.Enum()
+			}
 		}
 		ms := a.metricPtrs.carve(0, len(f.metrics))
 		for _, m := range f.metrics {
