@@ -164,7 +164,7 @@ func compare(t *testing.T, body []byte, ct string, salt byte) []*dto.MetricFamil
 		// type and metrics of every message of that name; nor a label
 		// pair's unknown fields: pairs are interned by name and value. No
 		// profile reads them (found by the fuzzer).
-		for i, f := range want {
+		canonical := func(f *dto.MetricFamily) *dto.MetricFamily {
 			f = proto.CloneOf(f)
 			f.Unit = nil
 			f.ProtoReflect().SetUnknown(nil)
@@ -173,8 +173,11 @@ func compare(t *testing.T, body []byte, ct string, salt byte) []*dto.MetricFamil
 					l.ProtoReflect().SetUnknown(nil)
 				}
 			}
-			if !proto.Equal(f, got.Families[i]) {
-				t.Fatalf("family %s differs from expfmt's:\n%v\n%v", f.GetName(), f, got.Families[i])
+			return f
+		}
+		for i, f := range want {
+			if f, g := canonical(f), canonical(got.Families[i]); !proto.Equal(f, g) {
+				t.Fatalf("family %s differs from expfmt's:\n%v\n%v", f.GetName(), f, g)
 			}
 		}
 	}
