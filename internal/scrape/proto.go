@@ -37,7 +37,7 @@ const (
 // decodeFamily decodes one wanted family into a's families and returns its
 // series. The usual messages are decoded from the wire into slabs, label
 // pairs interned by their bytes; a family with anything else (exemplars,
-// native histograms, created timestamps, unknown fields, a repeated
+// native histograms, unknown fields, a repeated
 // singular field, malformed wire) is decoded by proto.Unmarshal, which
 // gives the exact semantics or the error. Either way the family is then
 // checked as expfmt's decoder checks it.

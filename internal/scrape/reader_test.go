@@ -442,32 +442,41 @@ func TestParseFloatIsStrconv(t *testing.T) {
 	}
 }
 
+// retainedPerReader returns the heap that each of 10 Readers keeps after
+// fill has read pages through it.
+func retainedPerReader(fill func(*Reader)) int64 {
+	const readers = 10
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	rs := make([]*Reader, readers)
+	for i := range rs {
+		rs[i] = NewReader(profile.Builtin())
+		fill(rs[i])
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(rs)
+	return (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / readers
+}
+
 // TestReaderKeepsNoPage checks what a target's Reader holds between
 // scrapes: its tables, not the last page (a slab chunk kept for the next
 // page would keep the whole page alive through its objects' pointers).
 func TestReaderKeepsNoPage(t *testing.T) {
 	for _, f := range scrapetest.Formats {
 		page := scrapetest.Page10k(f)
-		const readers = 10
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		rs := make([]*Reader, readers)
-		for i := range rs {
-			rs[i] = NewReader(profile.Builtin())
+		per := retainedPerReader(func(r *Reader) {
 			for range 3 {
-				if _, err := rs[i].Read(page, string(f), 0); err != nil {
+				if _, err := r.Read(page, string(f), 0); err != nil {
 					t.Fatal(err)
 				}
 			}
-		}
-		runtime.GC()
-		runtime.ReadMemStats(&after)
+		})
 		// A decoded Page10k is about 1.2 MB; the tables about 0.3 MB.
-		if per := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / readers; per > 700<<10 {
+		if per > 700<<10 {
 			t.Errorf("%s: a Reader keeps %d KiB between reads", formatName(f), per>>10)
 		}
-		runtime.KeepAlive(rs)
 	}
 }
 
@@ -500,30 +509,23 @@ func TestManyLabels(t *testing.T) {
 // target through its backoff, as they did until the soak found 100
 // exploding targets holding some 600 MiB.
 func TestReaderForgetsAFailedPage(t *testing.T) {
-	const readers = 10
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	rs := make([]*Reader, readers)
-	for i := range rs {
-		rs[i] = NewReader(profile.Builtin())
+	reader := 0
+	per := retainedPerReader(func(r *Reader) {
+		reader++
 		for scrape := range 3 {
 			var page strings.Builder
 			page.WriteString("# TYPE resilience_calls_total counter\n")
 			for s := range 30_000 {
-				fmt.Fprintf(&page, "resilience_calls_total{dependency=\"d%d-%d-%d\",outcome=\"success\"} 1\n", i, scrape, s)
+				fmt.Fprintf(&page, "resilience_calls_total{dependency=\"d%d-%d-%d\",outcome=\"success\"} 1\n", reader, scrape, s)
 			}
-			if _, err := rs[i].Read([]byte(page.String()), textCT, 20_000); err == nil {
+			if _, err := r.Read([]byte(page.String()), textCT, 20_000); err == nil {
 				t.Fatal("a page over the series limit was accepted")
 			}
 		}
-	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	if per := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / readers; per > 1<<20 {
+	})
+	if per > 1<<20 {
 		t.Errorf("a Reader keeps %d KiB after failed pages", per>>10)
 	}
-	runtime.KeepAlive(rs)
 }
 
 // TestSigTableShrinks checks that the table a full page grew does not stay
@@ -563,8 +565,8 @@ func TestSigTableShrinks(t *testing.T) {
 // TestReleasedArenasAreReused reads a run of different pages through one
 // Reader, releasing each after checking it, as the app does: every page
 // reads as expfmt reads it although it is carved from memory a released
-// page used, the Reader keeps one arena, and a page that is never released
-// stays intact through all the reads after it.
+// page used, released arenas are used again, and a page that is never
+// released stays intact through all the reads after it.
 func TestReleasedArenasAreReused(t *testing.T) {
 	type page struct {
 		name, ct string

@@ -241,8 +241,6 @@ func readLimited(r io.Reader, b []byte, limit int64) ([]byte, error) {
 	}
 }
 
-// gzipError names a broken gzip stream as a parse error; transport errors
-// while reading (timeouts, resets) are left to classify.
 // gzipReaders are reused between scrapes of every target: a new
 // gzip.Reader allocates its 32 KiB window and tables, 40 MB a second at
 // 1,000 targets, which the GC then had to chase. A pool rather than one
@@ -252,6 +250,8 @@ func readLimited(r io.Reader, b []byte, limit int64) ([]byte, error) {
 // compress/gzip, and gzip is a tenth of the CPU at 1,000 targets.
 var gzipReaders sync.Pool
 
+// gzipError names a broken gzip stream as a parse error; transport errors
+// while reading (timeouts, resets) are left to classify.
 func gzipError(err error) error {
 	var corrupt flate.CorruptInputError
 	if errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) || errors.As(err, &corrupt) ||
