@@ -694,13 +694,11 @@ func (s *convSet) get(dep string) *model.Observation {
 
 // list returns the observations sorted by dependency, so output is stable.
 func (s *convSet) list() []model.Observation {
-	// Pointers are sorted, not the large observations, and each is copied once.
-	slices.SortFunc(s.order, func(a, b *model.Observation) int { return strings.Compare(a.Dependency, b.Dependency) })
 	out := make([]model.Observation, len(s.order))
 	for i, o := range s.order {
 		out[i] = *o
 	}
-	return out
+	return sortObservations(out)
 }
 
 // sortObservations returns obs sorted by dependency: obs itself when it
