@@ -19,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"resiltop/internal/model"
+	"resiltop/internal/record"
 	"resiltop/internal/scrape"
 )
 
@@ -30,8 +31,8 @@ const (
 	DefaultInterval = time.Second
 	DefaultWindow   = time.Minute
 	DefaultHistory  = 15 * time.Minute
-	// DefaultRecordMax is --record-max's default, 1 GiB.
-	DefaultRecordMax = 1 << 30
+	// DefaultRecordMax is --record-max's default, the recording's own.
+	DefaultRecordMax = record.DefaultLimit
 )
 
 // Output formats of --once.

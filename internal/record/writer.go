@@ -157,9 +157,6 @@ func (w *Writer) Records() int {
 	return w.records
 }
 
-// Limit is the size limit in bytes.
-func (w *Writer) Limit() int64 { return w.opts.Limit }
-
 // Err is why the Writer stopped recording (ErrFull, or a write error);
 // nil while it records.
 func (w *Writer) Err() error {
