@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// TestEveryKindHasAdvice keeps advice.go complete: a new finding kind
-// without a next step fails here.
+// TestEveryKindHasAdvice keeps advice.go complete: a kind listed in
+// FindingKinds (which ranks it, so every kind in use is there) without a
+// next step fails here.
 func TestEveryKindHasAdvice(t *testing.T) {
 	for _, k := range FindingKinds {
 		a := Advice(k)

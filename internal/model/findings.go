@@ -310,32 +310,14 @@ func severityRank(s Severity) int {
 	return 2
 }
 
-// kindRank orders kinds within a severity: a target down explains every
-// other finding of it, then the breaker, then what leads to it.
+// kindRank orders kinds within a severity as FindingKinds lists them: a
+// target down explains every other finding of it, then the breaker, then
+// what leads to it.
 func kindRank(k FindingKind) int {
-	switch k {
-	case TargetDown:
-		return 0
-	case BreakerOpenKind:
-		return 1
-	case PoolExhausted:
-		return 2
-	case RetryStorm:
-		return 3
-	case TimeoutsRising:
-		return 4
-	case TailNearTimeout:
-		return 5
-	case BulkheadSaturated:
-		return 6
-	case BacklogGrowing:
-		return 7
-	case BacklogStale:
-		return 8
-	case BreakerFlapping:
-		return 9
+	if i := slices.Index(FindingKinds, k); i >= 0 {
+		return i
 	}
-	return 10
+	return len(FindingKinds)
 }
 
 // findingRank orders findings by severity, then kind (kindRank is below 16).

@@ -47,7 +47,8 @@ const (
 	UnsafeRetries     FindingKind = "unsafe_retries"
 )
 
-// FindingKinds lists every finding kind, in the order kindRank ranks them.
+// FindingKinds lists every finding kind, in the order kindRank ranks them
+// within a severity.
 var FindingKinds = []FindingKind{
 	TargetDown, BreakerOpenKind, PoolExhausted, RetryStorm, TimeoutsRising, TailNearTimeout,
 	BulkheadSaturated, BacklogGrowing, BacklogStale, BreakerFlapping, UnsafeRetries,
