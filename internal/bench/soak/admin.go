@@ -257,11 +257,12 @@ func runAdminSoak(cfg config) (*adminResult, [numAdminFaults]int, error) {
 	proxied := "http://" + ln.Addr().String() + u.Path
 	direct := admin.NewActuator(sim.AdminURL, sim.Token(), &http.Client{Transport: tr, Timeout: 5 * time.Second})
 
-	scraper, err := scrape.NewScraper(scrape.Target{URL: sim.MetricsURL})
+	opts := model.StoreOptions{Profiles: profile.Builtin()}
+	scraper, err := scrape.NewScraper(scrape.Target{URL: sim.MetricsURL, Profiles: opts.Candidates(sim.MetricsURL)})
 	if err != nil {
 		return nil, counts, err
 	}
-	store := model.NewStore(model.StoreOptions{Profiles: profile.Builtin()})
+	store := model.NewStore(opts)
 	s := &session{rng: rng, direct: direct, proxy: proxy, clk: &clock{now: time.Now()},
 		snapshots: new(atomic.Int64), calls: new(atomic.Int64), maxTimeout: 300 * time.Millisecond}
 	s.scrape = func() {

@@ -253,6 +253,9 @@ func soak(cfg config) (*result, error) {
 			t.close()
 		}
 	}()
+	// The Store's options, and each target's candidate profiles from them,
+	// as the app has them: its Reader reads pages filtered, as the app's do.
+	opts := model.StoreOptions{History: cfg.history, Profiles: profile.Builtin()}
 	var specs []scrape.Target
 	for i := range cfg.targets {
 		// Every fourth target speaks https, except in fleet mode, where
@@ -262,7 +265,8 @@ func soak(cfg config) (*result, error) {
 			return nil, err
 		}
 		targets = append(targets, t)
-		spec := scrape.Target{URL: t.url, Interval: cfg.interval, BodyLimit: cfg.bodyLimit, MaxSeries: cfg.maxSeries}
+		spec := scrape.Target{URL: t.url, Interval: cfg.interval, BodyLimit: cfg.bodyLimit, MaxSeries: cfg.maxSeries,
+			Profiles: opts.Candidates(t.url)}
 		if t.https {
 			spec.HTTP.TLSConfig = commoncfg.TLSConfig{CA: as.caPEM}
 		}
@@ -282,7 +286,7 @@ func soak(cfg config) (*result, error) {
 	} else if src, err = scrape.New(specs); err != nil {
 		return nil, err
 	}
-	store := model.NewStore(model.StoreOptions{History: cfg.history, Profiles: profile.Builtin()})
+	store := model.NewStore(opts)
 	pr := &probe{snapshot: store.Snapshot, corrupt: cfg.corrupt, misrender: cfg.misrender}
 	c := newChecker(cfg, targets)
 	res.c = c
